@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.formats.harness import ADD_TODO, NO_PARAMETERS, TOOLS, WEATHER, assistant
-from toolwire.constrain import GrammarRequest, build_grammar, closed_schema, response_format_grammar
+from toolwire.constrain import ToolCallConstraint, closed_schema, lark_grammar, response_format_constraint
 from toolwire.formats import FORMAT_NAMES, get_format
 from toolwire.formats.base import Format
 from toolwire.schema.jsonschema import normalize_parameters
@@ -24,9 +24,9 @@ NESTED = assistant(None, ("book", {"guests": [{"name": "Ann \"A\" ü", "age": 3}
 
 
 def _grammar(engine, fmt: Format, choice="auto", parallel=True) -> str:  # type: ignore[no-untyped-def]
-    return build_grammar(GrammarRequest(
-        syntax=fmt.syntax, tools=TOOLS, schemas=SCHEMAS, tool_choice=choice, parallel_tool_calls=parallel,
-        special_tokens=engine.special_tokens, end_tokens=engine.end_tokens))
+    return lark_grammar(ToolCallConstraint(
+        syntax=fmt.syntax, tools=TOOLS, schemas=SCHEMAS, tool_choice=choice, parallel_tool_calls=parallel),
+        engine.vocabulary)
 
 
 def accepts(engine, grammar: str, fmt: Format, text: str) -> bool:  # type: ignore[no-untyped-def]
@@ -115,16 +115,16 @@ def test_closed_schema_forbids_unknown_keys_everywhere() -> None:
 
 
 def test_response_format_json_schema(smollm2_engine) -> None:  # type: ignore[no-untyped-def]
-    grammar = response_format_grammar({"type": "json_schema", "json_schema": {
-        "name": "x", "strict": True, "schema": {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}}})
+    grammar = lark_grammar(response_format_constraint({"type": "json_schema", "json_schema": {
+        "name": "x", "strict": True, "schema": {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}}}))
     matcher = smollm2_engine.compile_grammar(grammar)
     assert matcher.consume_tokens(smollm2_engine.llama.tokenize(b'{"a": 1}', add_bos=False, special=True))
     assert matcher.is_accepting()
-    assert response_format_grammar({"type": "text"}) is None
+    assert response_format_constraint({"type": "text"}) is None
 
 
 def test_tools_without_parameters_and_dotted_names(engine) -> None:  # type: ignore[no-untyped-def]
     fmt = get_format("chatml-functions")
-    grammar = build_grammar(GrammarRequest(fmt.syntax, [NO_PARAMETERS, ADD_TODO, WEATHER], SCHEMAS, "required",
-                                           special_tokens=engine.special_tokens, end_tokens=engine.end_tokens))
+    grammar = lark_grammar(ToolCallConstraint(fmt.syntax, [NO_PARAMETERS, ADD_TODO, WEATHER], SCHEMAS, "required"),
+                           engine.vocabulary)
     assert accepts(engine, grammar, fmt, 'function\nget_time()\ntodo.addTodo("X")')

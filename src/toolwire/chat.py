@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-from toolwire.constrain import GrammarRequest, build_grammar, response_format_grammar
-from toolwire.engine.llamacpp import Generation, LlamaEngine
+from toolwire.constrain import Constraint, ToolCallConstraint, lark_grammar, response_format_constraint
+from toolwire.engine.base import Engine, Generation
 from toolwire.engine.sampling import SamplingParams
 from toolwire.errors import RequestError, SchemaError
 from toolwire.formats.base import Format, RenderOptions
@@ -123,7 +123,7 @@ def _legacy_choice(function_call: Any) -> Any:
 class ChatModel:
     """A model + the wire format it speaks. `chat` answers like OpenAI's chat completions."""
 
-    def __init__(self, engine: LlamaEngine, format: Format, name: str) -> None:
+    def __init__(self, engine: Engine, format: Format, name: str) -> None:
         self.engine = engine
         self.format = format
         self.name = name
@@ -207,28 +207,26 @@ class _Turn:
         fmt = self.model.format
         options = RenderOptions(describe_tools=self.describe_tools, namespaces=self.request.namespaces)
         self.prompt = fmt.render(self.request.messages, self.request.tools, options)
-        grammar = self._grammar(self.prompt)
+        constraint = self._constraint(self.prompt)
         try:
-            self.generation = self.model.engine.generate(self.prompt, sampling=self.request.sampling, grammar=grammar)
+            self.generation = self.model.engine.generate(self.prompt, sampling=self.request.sampling, constraint=constraint)
         except SchemaError as error:
             raise self._uncompilable_tool(error) from None
 
     def _restart_as_text(self) -> None:
         """Generate the turn again as text that may not open like a call."""
-        engine = self.model.engine
-        grammar = build_grammar(GrammarRequest(
+        constraint = ToolCallConstraint(
             syntax=self.model.format.syntax, tools=self.request.tools, schemas=self.request.schemas,
-            tool_choice="none", special_tokens=engine.special_tokens, end_tokens=engine.end_tokens,
-            plain_text_only=True))
-        self.generation = engine.generate(self.prompt, sampling=self.request.sampling, grammar=grammar)
+            tool_choice="none", plain_text_only=True)
+        self.generation = self.model.engine.generate(self.prompt, sampling=self.request.sampling, constraint=constraint)
 
     def _uncompilable_tool(self, error: SchemaError) -> SchemaError:
         """Name the tool whose schema llguidance could not compile."""
         engine = self.model.engine
         for index, tool in enumerate(self.request.tools):
-            grammar = build_grammar(GrammarRequest(
-                syntax=self.model.format.syntax, tools=[tool], schemas=self.request.schemas, tool_choice="required",
-                special_tokens=engine.special_tokens, end_tokens=engine.end_tokens))
+            grammar = lark_grammar(ToolCallConstraint(
+                syntax=self.model.format.syntax, tools=[tool], schemas=self.request.schemas, tool_choice="required"),
+                engine.vocabulary)
             try:
                 engine.compile_grammar(grammar)
             except SchemaError as specific:
@@ -238,10 +236,10 @@ class _Turn:
                                    param=where)
         return error
 
-    def _grammar(self, prompt: str) -> str | None:
+    def _constraint(self, prompt: str) -> Constraint | None:
         request = self.request
         if request.response_format and not self.calls_allowed:
-            return response_format_grammar(request.response_format)
+            return response_format_constraint(request.response_format)
         if not self.constrained or not self.calls_allowed:
             return None
         choice = request.tool_choice
@@ -252,12 +250,10 @@ class _Turn:
                 choice = "required"
             elif route == "text":
                 choice, plain_text_only = "none", True
-        engine = self.model.engine
-        return build_grammar(GrammarRequest(
+        return ToolCallConstraint(
             syntax=self.model.format.syntax, tools=request.tools, schemas=request.schemas, tool_choice=choice,
-            parallel_tool_calls=request.parallel_tool_calls, special_tokens=engine.special_tokens,
-            end_tokens=engine.end_tokens, plain_text_only=plain_text_only,
-        ))
+            parallel_tool_calls=request.parallel_tool_calls, plain_text_only=plain_text_only,
+        )
 
     def _probe(self, prompt: str) -> str:
         """Read the model's unconstrained opening: 'call', 'text' or 'auto' (see module doc)."""

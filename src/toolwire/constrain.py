@@ -16,14 +16,23 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence, Union
 
 from toolwire.errors import SchemaError
 from toolwire.formats.base import ARGUMENTS, NAME, CallSyntax
 from toolwire.types import NamedToolChoice, Tool, ToolChoice
 
-__all__ = ["GrammarRequest", "build_grammar", "response_format_grammar", "closed_schema"]
+__all__ = [
+    "Constraint",
+    "JsonConstraint",
+    "LarkConstraint",
+    "ToolCallConstraint",
+    "Vocabulary",
+    "closed_schema",
+    "lark_grammar",
+    "response_format_constraint",
+]
 
 JSON_STYLE = {"item_separator": ", ", "key_separator": ": ", "whitespace_flexible": False, "lenient": True}
 """llguidance JSON options: the separators every format's templates write, and `lenient`,
@@ -36,23 +45,47 @@ _ANY_TEXT = "/(?s:.*)/"
 
 
 @dataclass(frozen=True)
-class GrammarRequest:
-    """What a grammar is built from.
-
-    `special_tokens` maps the text of each special token of the model's vocabulary to its
-    id; literal pieces equal to one are emitted as that token. `end_tokens` are the texts of
-    the model's end-of-generation tokens. The grammar does not spell out the format's
+class Vocabulary:
+    """What grammar building needs to know of a model's tokenizer: the text of each
+    special token -> its id (literal pieces equal to one are emitted as that token), and
+    the texts of its end-of-generation tokens. The grammar does not spell out a format's
     end-of-turn marker: wherever the grammar may end, llguidance allows the model's own
     end-of-generation tokens, and the marker is a stop string for the engine."""
+
+    special_tokens: Mapping[str, int] = field(default_factory=dict)
+    end_tokens: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ToolCallConstraint:
+    """A chat turn that may (or must) call tools: the format's call syntax, the tools and
+    their normalised schemas, `tool_choice` and `parallel_tool_calls`.
+    `plain_text_only` makes a text reply open with a word or quote character."""
 
     syntax: CallSyntax
     tools: Sequence[Tool]
     schemas: Mapping[str, dict[str, Any]]
     tool_choice: ToolChoice = "auto"
     parallel_tool_calls: bool = True
-    special_tokens: Mapping[str, int] | None = None
-    end_tokens: frozenset[str] = frozenset()
     plain_text_only: bool = False
+
+
+@dataclass(frozen=True)
+class JsonConstraint:
+    """One JSON value valid against `schema` (OpenAI `response_format`)."""
+
+    schema: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LarkConstraint:
+    """A raw llguidance Lark grammar (`/v1/completions` with `grammar`)."""
+
+    grammar: str
+
+
+Constraint = Union[ToolCallConstraint, JsonConstraint, LarkConstraint]
+"""What an engine is asked to enforce, independent of any engine's grammar dialect."""
 
 
 def closed_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -77,11 +110,11 @@ def _close_children(key: str, value: Any) -> Any:
 
 
 class _Builder:
-    def __init__(self, request: GrammarRequest) -> None:
+    def __init__(self, request: ToolCallConstraint, vocabulary: Vocabulary) -> None:
         self.request = request
         self.rules: list[str] = []
         self._count = 0
-        specials = {text: tid for text, tid in (request.special_tokens or {}).items() if len(text) > 1}
+        specials = {text: tid for text, tid in vocabulary.special_tokens.items() if len(text) > 1}
         self._specials = specials
         self._special_re = (
             re.compile("|".join(re.escape(text) for text in sorted(specials, key=len, reverse=True)))
@@ -280,13 +313,23 @@ PY_ANY: /[^\n]*/
 '''
 
 
-def build_grammar(request: GrammarRequest) -> str:
-    """The Lark grammar for one request. `tool_choice` none gives a text-only grammar.
+def lark_grammar(constraint: Constraint, vocabulary: Vocabulary = Vocabulary()) -> str:
+    """The llguidance Lark grammar for `constraint`, with `vocabulary`'s special tokens
+    emitted as tokens."""
+    if isinstance(constraint, LarkConstraint):
+        return constraint.grammar
+    if isinstance(constraint, JsonConstraint):
+        return f"%llguidance {{}}\nstart: {_json(constraint.schema)}\n"
+    return _tool_call_grammar(constraint, vocabulary)
+
+
+def _tool_call_grammar(request: ToolCallConstraint, vocabulary: Vocabulary) -> str:
+    """The Lark grammar for one chat turn. `tool_choice` none gives a text-only grammar.
 
         auto:      text_reply | calls | text_then_calls (when the format allows text first)
         required:  calls            named: one call of that tool        none: text_reply
     """
-    builder = _Builder(request)
+    builder = _Builder(request, vocabulary)
     syntax = request.syntax
     choice = request.tool_choice
     tools = list(request.tools) if choice != "none" else []
@@ -318,7 +361,7 @@ def build_grammar(request: GrammarRequest) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _text_terminal(builder: _Builder, request: GrammarRequest) -> str:
+def _text_terminal(builder: _Builder, request: ToolCallConstraint) -> str:
     """Free text that can never become an unconstrained call.
 
     Where calls may follow text, text may not contain a plain-text trigger (it has to end
@@ -394,18 +437,15 @@ def _add_text_then_calls(builder: _Builder, syntax: CallSyntax, tools: Sequence[
          first, more, builder.literal(syntax.calls_end) or ('"\\n"?' if not more else ""))
 
 
-def response_format_grammar(response_format: Mapping[str, Any]) -> str | None:
-    """Grammar for OpenAI `response_format` (json_object / json_schema); None for text."""
+def response_format_constraint(response_format: Mapping[str, Any]) -> JsonConstraint | None:
+    """The constraint for OpenAI `response_format` (json_object / json_schema); None for text."""
     kind = response_format.get("type", "text")
     if kind == "text":
         return None
     if kind == "json_object":
-        schema: dict[str, Any] = {"type": "object"}
-    elif kind == "json_schema":
+        return JsonConstraint({"type": "object"})
+    if kind == "json_schema":
         spec = response_format.get("json_schema") or {}
         schema = spec.get("schema") or {"type": "object"}
-        if spec.get("strict"):
-            schema = closed_schema(schema)
-    else:
-        raise SchemaError(f"response_format.type: unknown type {kind!r}", param="response_format.type")
-    return f"%llguidance {{}}\nstart: {_json(schema)}\n"
+        return JsonConstraint(closed_schema(schema) if spec.get("strict") else schema)
+    raise SchemaError(f"response_format.type: unknown type {kind!r}", param="response_format.type")

@@ -4,6 +4,7 @@ import threading
 
 import pytest
 
+from toolwire.constrain import LarkConstraint
 from toolwire.engine.sampling import SamplingParams
 from toolwire.errors import RequestError, SchemaError
 
@@ -53,8 +54,8 @@ def test_end_token_stops_and_is_not_text(smollm2_engine) -> None:
 
 def test_grammar_constrains_and_jump_forward_gives_the_same_text(smollm2_engine) -> None:
     grammar = '%llguidance {}\nstart: "The answer is " %json {"type": "object", "properties": {"colour": {"enum": ["red", "green"]}}, "required": ["colour"], "additionalProperties": false, "x-guidance": {"whitespace_flexible": false, "key_separator": ": "}}\n'
-    fast = smollm2_engine.generate(PROMPT, grammar=grammar, sampling=SamplingParams(max_tokens=40))
-    slow = smollm2_engine.generate(PROMPT, grammar=grammar, sampling=SamplingParams(max_tokens=40), jump_forward=False)
+    fast = smollm2_engine.generate(PROMPT, constraint=LarkConstraint(grammar), sampling=SamplingParams(max_tokens=40))
+    slow = smollm2_engine.generate(PROMPT, constraint=LarkConstraint(grammar), sampling=SamplingParams(max_tokens=40), jump_forward=False)
     chunks = list(fast)
     text = "".join(chunk.text for chunk in chunks)
     assert text == slow.text()
@@ -86,7 +87,7 @@ def test_prompt_longer_than_the_context_says_by_how_much(smollm2_engine) -> None
 
 def test_bad_grammar_is_a_schema_error(smollm2_engine) -> None:
     with pytest.raises(SchemaError):
-        smollm2_engine.generate(PROMPT, grammar="start: undefined_rule\n")
+        smollm2_engine.generate(PROMPT, constraint=LarkConstraint("start: undefined_rule\n"))
 
 
 def test_tokenizer_is_built_once(smollm2_engine) -> None:

@@ -14,7 +14,7 @@ import time
 from typing import Any, Callable
 
 from toolwire.chat import ChatModel, load
-from toolwire.constrain import GrammarRequest, build_grammar
+from toolwire.constrain import Constraint, ToolCallConstraint, lark_grammar
 from toolwire.engine.sampling import SamplingParams
 from toolwire.formats.base import RenderOptions
 from toolwire.models import DEFAULT_MODEL
@@ -73,18 +73,17 @@ def measure(model: ChatModel, *, tokens: int = 96, repeats: int = 3) -> dict[str
     figures["tokenizer_build_s"] = time.perf_counter() - started
     sampling = SamplingParams(max_tokens=tokens)
 
-    def grammar_for(tools: list[Tool], choice: str) -> str:
+    def grammar_for(tools: list[Tool], choice: str) -> Constraint:
         schemas = {tool.name: normalize_parameters(tool.function.parameters, where=tool.name) for tool in tools}
-        return build_grammar(GrammarRequest(fmt.syntax, tools, schemas, choice, True,
-                                            engine.special_tokens, engine.end_tokens))
+        return ToolCallConstraint(fmt.syntax, tools, schemas, choice, True)
 
     story_prompt = fmt.render(parse_messages(STORY), _tools(2), RenderOptions())
     text_grammar = grammar_for(_tools(2), "auto")
     story_call_grammar = grammar_for(parse_tools([STORY_TOOL]), "required")
 
-    def rate(grammar: str | None) -> Callable[[], float]:
+    def rate(grammar: Constraint | None) -> Callable[[], float]:
         def run() -> float:
-            generation = engine.generate(story_prompt, sampling=sampling, grammar=grammar)
+            generation = engine.generate(story_prompt, sampling=sampling, constraint=grammar)
             generation.text()
             return generation.usage.completion_tokens / generation.usage.generation_seconds
         return run
@@ -101,7 +100,7 @@ def measure(model: ChatModel, *, tokens: int = 96, repeats: int = 3) -> dict[str
     form_grammar = grammar_for(parse_tools([FORM_TOOL]), "required")
 
     def call_time(jump_forward: bool) -> float:
-        generation = engine.generate(form_prompt, sampling=SamplingParams(max_tokens=200), grammar=form_grammar,
+        generation = engine.generate(form_prompt, sampling=SamplingParams(max_tokens=200), constraint=form_grammar,
                                      jump_forward=jump_forward)
         started = time.perf_counter()
         generation.text()
@@ -144,8 +143,8 @@ def measure(model: ChatModel, *, tokens: int = 96, repeats: int = 3) -> dict[str
 
         def build() -> float:
             started = time.perf_counter()
-            engine.compile_grammar(build_grammar(GrammarRequest(
-                fmt.syntax, tools, schemas, "auto", True, engine.special_tokens, engine.end_tokens)))
+            engine.compile_grammar(lark_grammar(ToolCallConstraint(fmt.syntax, tools, schemas, "auto", True),
+                                                engine.vocabulary))
             return time.perf_counter() - started
         figures[f"grammar_build_ms_{count}_tools"] = _median(build, max(repeats, 5)) * 1000
     clear_schema_cache()

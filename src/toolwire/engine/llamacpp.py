@@ -11,94 +11,23 @@ tokens that the grammar forces are evaluated in one batch without sampling (jump
 
 from __future__ import annotations
 
-import asyncio
 import codecs
 import ctypes
 import os
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import llama_cpp
 import numpy as np
 
+from toolwire.constrain import Constraint, Vocabulary, lark_grammar
+from toolwire.engine.base import Chunk, Generation, Usage
 from toolwire.engine.sampling import Sampler, SamplingParams
 from toolwire.errors import ModelError, RequestError, SchemaError
 
-__all__ = ["Chunk", "Generation", "LlamaEngine", "Usage"]
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """Text produced by one step: a sampled token, or a run of forced tokens."""
-
-    text: str
-    tokens: tuple[int, ...]
-    forced: bool = False
-
-
-@dataclass
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    prompt_seconds: float = 0.0
-    generation_seconds: float = 0.0
-
-
-@dataclass
-class Generation:
-    """An iterator of `Chunk`s (sync, or async with `async for`); `finish_reason` and
-    `usage` are set when it ends. `cancel()` (from any thread) stops it before the next
-    token; `close()` stops it at once and frees the engine."""
-
-    _chunks: Iterator[Chunk]
-    finish_reason: str | None = None
-    usage: Usage = field(default_factory=Usage)
-    _cancelled: threading.Event = field(default_factory=threading.Event)
-
-    def __iter__(self) -> Iterator[Chunk]:
-        return self._chunks
-
-    def __next__(self) -> Chunk:
-        return next(self._chunks)
-
-    def __aiter__(self) -> AsyncIterator[Chunk]:
-        return self._async_chunks()
-
-    async def _async_chunks(self) -> AsyncIterator[Chunk]:
-        """Each token is computed in a worker thread, so the event loop stays free; if the
-        consumer stops (or is cancelled), the generation is cancelled and closed."""
-        try:
-            while True:
-                chunk = await asyncio.to_thread(next, self._chunks, None)
-                if chunk is None:
-                    return
-                yield chunk
-        finally:
-            self._cancelled.set()
-            await asyncio.to_thread(self.close)
-
-    def cancel(self) -> None:
-        """Stop before the next token; safe from any thread."""
-        self._cancelled.set()
-
-    def close(self) -> None:
-        """Stop now and release the engine (from the thread that iterates)."""
-        self._cancelled.set()
-        close = getattr(self._chunks, "close", None)
-        if close is not None:
-            close()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
-
-    def text(self) -> str:
-        """Run to the end and return all the text."""
-        return "".join(chunk.text for chunk in self)
+__all__ = ["LlamaEngine"]
 
 
 class LlamaEngine:
@@ -127,8 +56,9 @@ class LlamaEngine:
         self._owner: Generation | None = None
         self._pieces = [self._piece(token) for token in range(self.n_vocab)]
         self.end_token_ids = frozenset(t for t in range(self.n_vocab) if llama_cpp.llama_vocab_is_eog(self._vocab, t))
-        self.special_tokens = self._special_tokens()
-        self.end_tokens = frozenset(self._pieces[t].decode("utf-8", "replace") for t in self.end_token_ids)
+        self.vocabulary = Vocabulary(
+            special_tokens=self._special_tokens(),
+            end_tokens=frozenset(self._pieces[t].decode("utf-8", "replace") for t in self.end_token_ids))
         self._lltokenizer = None
 
     def close(self) -> None:
@@ -179,6 +109,9 @@ class LlamaEngine:
         if add_bos and len(tokens) > 1 and tokens[0] == bos and tokens[1] == bos:
             tokens = tokens[1:]
         return tokens
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
 
     def detokenize(self, tokens: Sequence[int]) -> str:
         return b"".join(self._pieces[t] for t in tokens).decode("utf-8", "replace")
@@ -231,6 +164,24 @@ class LlamaEngine:
         self._decode(tokens[common:])
         return common
 
+    def next_token_logprobs(self, prompt: str, tokens: Sequence[str]) -> dict[str, float]:
+        """Log-probabilities (temperature 1, no constraint) of each single-token text in
+        `tokens` as the token after `prompt`; reuses the cached prefix."""
+        ids = {}
+        for text in tokens:
+            encoded = self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+            if len(encoded) != 1:
+                raise RequestError(f"tokens: {text!r} is {len(encoded)} tokens, not one", param="tokens")
+            ids[text] = encoded[0]
+        prompt_tokens = self.tokenize(prompt)
+        with self._lock:
+            self._evaluate_prompt(prompt_tokens)
+            self._owner = None
+            logits = self._logits().astype(np.float64)
+        top = logits.max()
+        log_total = top + np.log(np.exp(logits - top).sum())
+        return {text: float(logits[token] - log_total) for text, token in ids.items()}
+
     def forget(self) -> None:
         """Drop the cached prefix (for measuring prompts from scratch)."""
         with self._lock:
@@ -246,10 +197,11 @@ class LlamaEngine:
         prompt: str,
         *,
         sampling: SamplingParams = SamplingParams(),
-        grammar: str | None = None,
+        constraint: Constraint | None = None,
         jump_forward: bool = True,
     ) -> Generation:
-        """Start generating after `prompt`, optionally under an llguidance grammar.
+        """Start generating after `prompt`, optionally under `constraint` (compiled to an
+        llguidance grammar with this model's vocabulary).
 
         The prompt is checked and the grammar compiled now (errors raise here); tokens are
         produced as the returned `Generation` is iterated, holding the engine's lock."""
@@ -261,7 +213,7 @@ class LlamaEngine:
             raise RequestError(
                 f"messages: the prompt is {len(tokens)} tokens, {1 - room} more than the "
                 f"context of {self.n_ctx} tokens allows", param="messages", code="context_length_exceeded")
-        matcher = self.compile_grammar(grammar) if grammar else None
+        matcher = self.compile_grammar(lark_grammar(constraint, self.vocabulary)) if constraint else None
         limit = min(sampling.max_tokens or room, room)
         generation = Generation(iter(()))
         generation._chunks = self._run(generation, tokens, sampling, matcher, limit, jump_forward)

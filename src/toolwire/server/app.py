@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from toolwire.constrain import LarkConstraint
 from toolwire.engine.sampling import SamplingParams
 from toolwire.errors import RequestError
 from toolwire.server._admission import BearerAuth, Gate, QueueFull
@@ -100,7 +101,8 @@ def create_app(model: ChatModel, *, api_key: str | None = None, max_queue: int =
         holder: dict[str, Any] = {}
 
         def start() -> Iterator[Any]:
-            holder["generation"] = model.engine.generate(body.text(), sampling=sampling, grammar=body.grammar)
+            holder["generation"] = model.engine.generate(
+                body.text(), sampling=sampling, constraint=LarkConstraint(body.grammar) if body.grammar else None)
             return iter(holder["generation"])
 
         stream = await _open_stream(gate, start)
