@@ -490,8 +490,9 @@ def load(model: str | Path = "qwen2.5-coder-0.5b", *, format: str | None = None,
     `format` None picks the format from the GGUF chat template: a template with a tool-call
     syntax renders itself (`jinja`) and is parsed by the detected format; a ChatML template
     without one (SmolLM2's) uses `chatml-functions`; anything else `generic`."""
-    from toolwire.models import resolve_model
+    from toolwire.engine.llamacpp import LlamaEngine
     from toolwire.formats.choice import choose_format
+    from toolwire.models import resolve_model
 
     path = resolve_model(str(model))
     engine = LlamaEngine(path, n_ctx=n_ctx, n_threads=n_threads)

@@ -14,11 +14,18 @@ from typing import Sequence, Union
 from toolwire.formats.base import Format
 from toolwire.types import ParsedMessage, Tool
 
-__all__ = ["ArgumentsDelta", "CallStart", "ContentDelta", "Event", "StreamParser"]
+__all__ = ["ArgumentsDelta", "CallStart", "ContentDelta", "Event", "ReasoningDelta", "StreamParser"]
 
 
 @dataclass(frozen=True)
 class ContentDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    """Text of the model's thinking block (OpenAI-compatible servers: `reasoning_content`)."""
+
     text: str
 
 
@@ -37,7 +44,7 @@ class ArgumentsDelta:
     text: str
 
 
-Event = Union[ContentDelta, CallStart, ArgumentsDelta]
+Event = Union[ReasoningDelta, ContentDelta, CallStart, ArgumentsDelta]
 
 
 @dataclass
@@ -51,6 +58,7 @@ class StreamParser:
     tools: Sequence[Tool] = ()
     text: str = ""
     ids: list[str] = field(default_factory=list)
+    _reasoning_sent: str = ""
     _content_sent: str = ""
     _arguments_sent: list[str] = field(default_factory=list)
     result: ParsedMessage | None = None
@@ -71,6 +79,9 @@ class StreamParser:
 
     def _diff(self, parsed: ParsedMessage) -> list[Event]:
         events: list[Event] = []
+        if parsed.reasoning.startswith(self._reasoning_sent) and len(parsed.reasoning) > len(self._reasoning_sent):
+            events.append(ReasoningDelta(parsed.reasoning[len(self._reasoning_sent):]))
+            self._reasoning_sent = parsed.reasoning
         if parsed.content.startswith(self._content_sent) and len(parsed.content) > len(self._content_sent):
             events.append(ContentDelta(parsed.content[len(self._content_sent):]))
             self._content_sent = parsed.content

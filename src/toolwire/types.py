@@ -195,14 +195,16 @@ class ParsedCall:
 
 @dataclass
 class ParsedMessage:
-    """What a format parser reads from model output: content text and calls, in order.
+    """What a format parser reads from model output: reasoning (the text of the format's
+    thinking block, without its markers), content text and calls, in order.
 
-    For partial text, `content` and each call's `arguments` only ever grow by appending
-    as more text arrives, and a call appears only once its full name is known.
+    For partial text, `reasoning`, `content` and each call's `arguments` only ever grow by
+    appending as more text arrives, and a call appears only once its full name is known.
     """
 
     content: str = ""
     calls: list[ParsedCall] = field(default_factory=list)
+    reasoning: str = ""
 
     def to_assistant(self, ids: Sequence[str] | None = None) -> AssistantMessage:
         """The OpenAI assistant message for this output (content None when empty)."""

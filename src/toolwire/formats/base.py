@@ -27,6 +27,7 @@ __all__ = [
     "ArgumentStyle",
     "CallSyntax",
     "Format",
+    "ReasoningSyntax",
     "RenderOptions",
     "Slot",
     "random_call_id",
@@ -51,6 +52,20 @@ ArgumentStyle = Literal["json", "python-kwargs", "js-args"]
 
 
 @dataclass(frozen=True)
+class ReasoningSyntax:
+    """A thinking block the model writes before its answer: `begin` TEXT `end`.
+
+    `opened_by_prompt`: the generation prompt already wrote `begin` (Qwen3 and DeepSeek-R1
+    templates with thinking on), so the model's output starts inside the block.
+    `separator`: what the model writes between `end` and its answer (Qwen3: `\n\n`)."""
+
+    begin: str
+    end: str
+    opened_by_prompt: bool = False
+    separator: str = ""
+
+
+@dataclass(frozen=True)
 class CallSyntax:
     """The shape of a format's output, as data. Literal pieces may contain special tokens
     (`<tool_call>`, `[TOOL_CALLS]`); the constraint layer emits those as tokens.
@@ -63,6 +78,7 @@ class CallSyntax:
         both:        text_prefix TEXT text_to_calls calls_begin CALL ... calls_end
 
     then `end` (the end-of-turn marker the model writes, if the format has one).
+    With `reasoning`, either may be preceded by the format's thinking block.
     `trigger` is the shortest text of the lead-in that commits to a call (hermes:
     `<tool_call>`); text before it in the lead-in counts as free text.
     `call` is a template of literal strings and `Slot`s, e.g. hermes:
@@ -82,6 +98,7 @@ class CallSyntax:
     end: str = ""
     stops: tuple[str, ...] = ()
     trigger: str = ""
+    reasoning: ReasoningSyntax | None = None
 
     def lead_in(self) -> str:
         """Everything written between text and the first call's name: `text_to_calls`,
@@ -104,12 +121,17 @@ class RenderOptions:
     assistant's turn. `system_prompt`: a default system prompt used when the conversation
     has none (formats may also have their own default). `namespaces`: descriptions of tool
     namespaces (`{"todo": "Plugin for managing a TODO list"}`) for formats that group tools
-    into TypeScript namespaces; a tool `todo.addTodo` belongs to namespace `todo`."""
+    into TypeScript namespaces; a tool `todo.addTodo` belongs to namespace `todo`.
+    `thinking`: turn a reasoning model's thinking on or off (None: the template's default;
+    templates read it as `enable_thinking` / `thinking`); `reasoning_effort`: `low`,
+    `medium` or `high` for templates that take it (gpt-oss)."""
 
     add_generation_prompt: bool = True
     describe_tools: bool = True
     system_prompt: str | None = None
     namespaces: Mapping[str, str] = field(default_factory=dict)
+    thinking: bool | None = None
+    reasoning_effort: str | None = None
 
 
 _ALNUM = string.ascii_letters + string.digits
