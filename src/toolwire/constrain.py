@@ -60,7 +60,9 @@ class Vocabulary:
 class ToolCallConstraint:
     """A chat turn that may (or must) call tools: the format's call syntax, the tools and
     their normalised schemas, `tool_choice` and `parallel_tool_calls`.
-    `plain_text_only` makes a text reply open with a word or quote character."""
+    `plain_text_only` makes a text reply open with a word or quote character. `resume`:
+    the output already holds calls of this turn and the separator after them; the grammar
+    is one further call of the block (without `calls_begin`), then the end."""
 
     syntax: CallSyntax
     tools: Sequence[Tool]
@@ -68,6 +70,7 @@ class ToolCallConstraint:
     tool_choice: ToolChoice = "auto"
     parallel_tool_calls: bool = True
     plain_text_only: bool = False
+    resume: bool = False
 
 
 @dataclass(frozen=True)
@@ -347,8 +350,8 @@ def _tool_call_grammar(request: ToolCallConstraint, vocabulary: Vocabulary) -> s
         # writes one before its end-of-turn token (FINDINGS.md #2). With parallel calls, the
         # newline leads to the next call, which the chat layer keeps only if grounded.
         closing = builder.literal(syntax.calls_end) or ('"\\n"?' if single else "")
-        _add(builder, "calls", builder.literal(syntax.calls_begin), call, more, closing)
-        if choice == "required" or isinstance(choice, NamedToolChoice):
+        _add(builder, "calls", "" if request.resume else builder.literal(syntax.calls_begin), call, more, closing)
+        if choice == "required" or isinstance(choice, NamedToolChoice) or request.resume:
             start = "calls"
         elif syntax.text_before_calls:
             _add_text_then_calls(builder, syntax, tools, more)
