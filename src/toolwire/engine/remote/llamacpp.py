@@ -1,0 +1,69 @@
+"""llama.cpp's `llama-server`: `/completion` with a GBNF `grammar`.
+
+    POST /completion {"prompt": ..., "stream": true, "cache_prompt": true,
+                      "n_predict": ..., "temperature": ..., "top_k": ..., "repeat_last_n": ...,
+                      "stop": [...], "grammar": "<GBNF>"}
+
+The grammar is eager: it already lets free text run until the format's trigger and
+constrains everything after it, so `grammar_lazy` is not needed (and text can never carry
+an unconstrained call). `/props` tells the context size and the chat template; `/tokenize`
+counts tokens and finds the special tokens of a format's markers. A raw Lark grammar
+cannot be sent (llama-server takes GBNF, or Lark only when built with LLAMA_LLGUIDANCE):
+`ConstraintUnsupported`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from toolwire.constrain import Constraint, LarkConstraint
+from toolwire.constrain.gbnf import gbnf_grammar
+from toolwire.engine.base import ConstraintUnsupported, Usage
+from toolwire.engine.remote.base import Event, RemoteEngine
+from toolwire.engine.remote.sampling import sampling_fields
+from toolwire.engine.sampling import SamplingParams
+
+__all__ = ["LlamaServerEngine"]
+
+
+class LlamaServerEngine(RemoteEngine):
+    """A `llama-server` upstream."""
+
+    dialect = "llama.cpp"
+    path = "/completion"
+    needs_max_tokens = False
+
+    def connect(self) -> None:
+        self.props: dict[str, Any] = self.upstream.get("/props")
+        self.n_ctx = int((self.props.get("default_generation_settings") or {}).get("n_ctx") or 0)
+        if self.model is None:
+            self.model = str(self.props.get("model_alias") or self.props.get("model_path") or "llama-server")
+
+    def chat_template(self) -> tuple[str | None, str, str]:
+        """The served model's chat template (None if it has none) and its BOS/EOS texts."""
+        template = self.props.get("chat_template_tool_use") or self.props.get("chat_template") or None
+        return template, str(self.props.get("bos_token") or ""), str(self.props.get("eos_token") or "")
+
+    def request(self, prompt: str, sampling: SamplingParams, constraint: Constraint | None,
+                max_tokens: int | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"prompt": prompt, "stream": True, "cache_prompt": True,
+                                **sampling_fields(sampling, "llama.cpp", max_tokens=max_tokens)}
+        if isinstance(constraint, LarkConstraint):
+            raise ConstraintUnsupported(
+                "grammar: llama-server takes GBNF grammars; a Lark grammar cannot be sent to it")
+        if constraint is not None:
+            body["grammar"] = gbnf_grammar(constraint, self.vocabulary)
+        return body
+
+    def read_event(self, event: dict[str, Any], state: dict[str, Any]) -> Event:
+        if not event.get("stop"):
+            return Event(text=str(event.get("content") or ""))
+        usage = Usage(prompt_tokens=int(event.get("tokens_evaluated") or 0),
+                      completion_tokens=int(event.get("tokens_predicted") or 0),
+                      cached_tokens=int((event.get("timings") or {}).get("cache_n") or 0))
+        reason = "length" if event.get("stop_type") == "limit" else "stop"
+        return Event(text=str(event.get("content") or ""), finish_reason=reason, usage=usage)
+
+    def tokenize(self, text: str, *, add_special: bool) -> list[int]:
+        answer = self.upstream.post("/tokenize", {"content": text, "add_special": add_special, "parse_special": True})
+        return [int(token) for token in answer.get("tokens", [])]

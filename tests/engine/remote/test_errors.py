@@ -1,0 +1,138 @@
+"""Upstream failures become clear errors: the upstream's 4xx and message kept, 502 for
+failures and unreachable servers, 504 for timeouts, never a hang; closing a generation
+closes the upstream response."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any, Iterator
+
+import pytest
+from starlette.responses import JSONResponse, StreamingResponse
+
+from tests.engine.remote.recorder import Recorder, serve, sse
+from toolwire.engine.remote import remote_engine
+from toolwire.engine.sampling import SamplingParams
+from toolwire.errors import UpstreamError
+
+MODELS = {("GET", "/v1/models"): lambda body: JSONResponse({"data": [{"id": "m", "max_model_len": 100}]})}
+
+
+def _upstream(route: Any) -> Iterator[Recorder]:
+    yield from serve(Recorder({**MODELS, ("POST", "/v1/completions"): route}))
+
+
+@pytest.fixture
+def refusing() -> Iterator[Recorder]:
+    yield from _upstream(lambda body: JSONResponse(
+        {"object": "error", "message": "This model's maximum context length is 100 tokens", "type": "BadRequestError",
+         "code": 400}, status_code=400))
+
+
+@pytest.fixture
+def failing() -> Iterator[Recorder]:
+    yield from _upstream(lambda body: JSONResponse({"error": {"message": "CUDA out of memory"}}, status_code=500))
+
+
+@pytest.fixture
+def slow() -> Iterator[Recorder]:
+    async def never() -> Any:
+        await asyncio.sleep(30)
+        yield b""
+
+    yield from _upstream(lambda body: StreamingResponse(never(), media_type="text/event-stream"))
+
+
+@pytest.fixture
+def breaking() -> Iterator[Recorder]:
+    yield from _upstream(lambda body: sse(
+        {"choices": [{"index": 0, "text": "Hi", "finish_reason": None}]},
+        {"error": {"message": "engine died", "code": 500}}))
+
+
+@pytest.fixture
+def endless() -> Iterator[Recorder]:
+    async def tokens() -> Any:
+        while True:
+            yield b'data: {"choices": [{"index": 0, "text": "x", "finish_reason": null}]}\n\n'
+            await asyncio.sleep(0.01)
+
+    yield from _upstream(lambda body: StreamingResponse(tokens(), media_type="text/event-stream"))
+
+
+def _generate(url: str, **options: Any) -> str:
+    engine = remote_engine(url, "vllm", **options)
+    try:
+        return engine.generate("Hello", sampling=SamplingParams(max_tokens=4)).text()
+    finally:
+        engine.close()
+
+
+def test_a_refusal_keeps_its_status_and_message(refusing: Recorder) -> None:
+    with pytest.raises(UpstreamError) as caught:
+        _generate(refusing.url)
+    assert caught.value.status == 400
+    assert "maximum context length is 100 tokens" in caught.value.message
+
+
+def test_a_failing_upstream_is_a_502(failing: Recorder) -> None:
+    with pytest.raises(UpstreamError) as caught:
+        _generate(failing.url)
+    assert caught.value.status == 502 and "CUDA out of memory" in caught.value.message
+
+
+def test_an_unreachable_upstream_is_a_502_at_once() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens once the socket closes
+    with pytest.raises(UpstreamError) as caught:
+        remote_engine(f"http://127.0.0.1:{port}", "vllm")
+    assert caught.value.status == 502 and "cannot reach upstream" in caught.value.message
+
+
+def test_a_silent_upstream_times_out_as_504(slow: Recorder) -> None:
+    with pytest.raises(UpstreamError) as caught:
+        _generate(slow.url, timeout=0.5)
+    assert caught.value.status == 504
+
+
+def test_an_error_in_the_stream_is_raised(breaking: Recorder) -> None:
+    with pytest.raises(UpstreamError, match="engine died"):
+        _generate(breaking.url)
+
+
+def test_a_wrong_kind_says_so() -> None:
+    recorder = Recorder({("GET", "/v1/models"): MODELS[("GET", "/v1/models")]})
+    for running in serve(recorder):
+        with pytest.raises(UpstreamError, match="upstream-kind"):
+            remote_engine(running.url, "llama.cpp")  # llama-server's /props is not there
+
+
+def test_closing_a_generation_closes_the_upstream_response(endless: Recorder) -> None:
+    engine = remote_engine(endless.url, "vllm")
+    generation = engine.generate("Hello", sampling=SamplingParams(max_tokens=4))
+    chunks = iter(generation)
+    assert next(chunks).text == "x"
+    generation.close()
+    assert generation._chunks.events.response.is_closed
+    engine.close()
+
+
+def test_closing_before_reading_closes_it_too(endless: Recorder) -> None:
+    engine = remote_engine(endless.url, "vllm")
+    generation = engine.generate("Hello", sampling=SamplingParams(max_tokens=4))
+    generation.close()
+    assert generation._chunks.events.response.is_closed
+    engine.close()
+
+
+def test_cancel_stops_before_the_next_chunk(endless: Recorder) -> None:
+    engine = remote_engine(endless.url, "vllm")
+    generation = engine.generate("Hello", sampling=SamplingParams(max_tokens=4))
+    chunks = iter(generation)
+    next(chunks)
+    generation.cancel()
+    assert list(chunks) == []
+    assert generation.finish_reason == "cancelled"
+    engine.close()
