@@ -223,6 +223,8 @@ class _Turn:
     def _uncompilable_tool(self, error: SchemaError) -> SchemaError:
         """Name the tool whose schema llguidance could not compile."""
         engine = self.model.engine
+        if not hasattr(engine, "compile_grammar"):  # a remote engine compiles upstream
+            return error
         for index, tool in enumerate(self.request.tools):
             grammar = lark_grammar(ToolCallConstraint(
                 syntax=self.model.format.syntax, tools=[tool], schemas=self.request.schemas, tool_choice="required"),

@@ -16,7 +16,8 @@ from toolwire.engine.remote import remote_engine
 from toolwire.engine.sampling import SamplingParams
 from toolwire.errors import UpstreamError
 
-MODELS = {("GET", "/v1/models"): lambda body: JSONResponse({"data": [{"id": "m", "max_model_len": 100}]})}
+MODELS = {("GET", "/v1/models"): lambda body: JSONResponse({"data": [{"id": "m", "max_model_len": 100}]}),
+          ("POST", "/tokenize"): lambda body: JSONResponse({"tokens": [1, 2], "count": 2, "max_model_len": 100})}
 
 
 def _upstream(route: Any) -> Iterator[Recorder]:
@@ -103,7 +104,7 @@ def test_an_error_in_the_stream_is_raised(breaking: Recorder) -> None:
 
 
 def test_a_wrong_kind_says_so() -> None:
-    recorder = Recorder({("GET", "/v1/models"): MODELS[("GET", "/v1/models")]})
+    recorder = Recorder(dict(MODELS))
     for running in serve(recorder):
         with pytest.raises(UpstreamError, match="upstream-kind"):
             remote_engine(running.url, "llama.cpp")  # llama-server's /props is not there

@@ -113,6 +113,17 @@ def test_llama_server_completion_request(llama_server: Recorder) -> None:
     engine.close()
 
 
+def test_llama_server_refuses_a_prompt_longer_than_its_context(llama_server: Recorder) -> None:
+    from toolwire.errors import RequestError
+
+    engine = remote_engine(llama_server.url, "llama.cpp")
+    with pytest.raises(RequestError) as caught:
+        engine.generate("x" * 3000)
+    assert caught.value.code == "context_length_exceeded" and caught.value.param == "messages"
+    assert llama_server.bodies("/completion") == []
+    engine.close()
+
+
 def test_llama_server_without_a_limit_generates_to_the_end_of_the_context(llama_server: Recorder) -> None:
     engine = remote_engine(llama_server.url, "llama.cpp")
     _generate(engine, sampling=SamplingParams())

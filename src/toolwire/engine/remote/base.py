@@ -40,7 +40,9 @@ class RemoteEngine:
     """The completion route."""
     needs_max_tokens: ClassVar[bool] = True
     """Whether leaving `max_tokens` out means a short default rather than "until the
-    context is full" (vLLM, SGLang and toolwire default to 16 tokens)."""
+    context is full" (vLLM, SGLang and toolwire default to 16 tokens), so the room left in
+    the context is sent. Every prompt is counted first (one `/tokenize`, cached for the
+    turn): a prompt longer than the context is refused as in-process, naming the field."""
 
     def __init__(self, url: str, *, model: str | None = None, api_key: str | None = None,
                  timeout: float = 600.0) -> None:
@@ -49,6 +51,7 @@ class RemoteEngine:
         self.model = model
         self.vocabulary = Vocabulary()
         self.n_ctx = 0
+        self._counted: tuple[str, int] = ("", 0)  # the last prompt counted (a turn's probe and generation share it)
         self.connect()
 
     # -- what a dialect says ------------------------------------------------------------
@@ -77,9 +80,8 @@ class RemoteEngine:
         text arrives as the `Generation` is iterated."""
         if not prompt:
             raise RequestError("prompt: must not be empty", param="prompt")
-        max_tokens = sampling.max_tokens
-        if max_tokens is None and self.needs_max_tokens:
-            max_tokens = self._room(prompt)
+        room = self._room(prompt)
+        max_tokens = sampling.max_tokens if sampling.max_tokens is not None or not self.needs_max_tokens else room
         body = self.request(prompt, sampling, constraint, max_tokens)
         started = time.perf_counter()
         events = self.upstream.stream(self.path, body)
@@ -114,7 +116,9 @@ class RemoteEngine:
         unknown); a prompt that fills the context is refused here, as in-process."""
         if not self.n_ctx:
             return None
-        used = self.count_tokens(prompt)
+        if self._counted[0] != prompt:
+            self._counted = (prompt, self.count_tokens(prompt))
+        used = self._counted[1]
         room = self.n_ctx - used
         if room < 1:
             raise RequestError(
