@@ -129,3 +129,27 @@ def test_connect_in_python(upstream: LlamaServer) -> None:
         assert chunks[-1]["choices"][0]["finish_reason"] in ("stop", "length")
     finally:
         model.engine.close()
+
+
+@pytest.fixture(scope="module")
+def replica() -> Iterator[Server]:
+    """A toolwire server on SmolLM2, as a replica behind a gateway."""
+    running = start_server()
+    yield running
+    stop_server(running)
+
+
+def test_a_toolwire_replica_behind_a_gateway(replica: Server) -> None:
+    """The toolwire dialect: Lark grammars with the replica's special tokens."""
+    gateway = start_server("--upstream", replica.base_url, "--upstream-kind", "toolwire", "--format", "chatml-functions")
+    try:
+        client = openai.OpenAI(base_url=gateway.v1, api_key="unused", max_retries=0, timeout=300)
+        answer = client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "What time is it in Europe/Paris?"}], tools=[WEATHER, TIME],
+            tool_choice={"type": "function", "function": {"name": "get_time"}}, max_tokens=60)
+        calls = answer.choices[0].message.tool_calls or []
+        assert [call.function.name for call in calls] == ["get_time"]
+        assert_schema_valid([("get_time", calls[0].function.arguments)])
+        assert answer.usage and answer.usage.prompt_tokens > 0
+    finally:
+        stop_server(gateway)

@@ -137,3 +137,17 @@ def test_cancel_stops_before_the_next_chunk(endless: Recorder) -> None:
     assert list(chunks) == []
     assert generation.finish_reason == "cancelled"
     engine.close()
+
+
+def test_usage_of_a_generation_closed_early_is_counted(endless: Recorder) -> None:
+    """The upstream reports usage at the end; a turn that stops early still tells the
+    prompt (counted before sending) and the output the upstream tokenizes."""
+    engine = remote_engine(endless.url, "vllm")
+    generation = engine.generate("Hello", sampling=SamplingParams(max_tokens=4))
+    chunks = iter(generation)
+    next(chunks), next(chunks)
+    generation.close()
+    assert generation.usage.prompt_tokens == 2  # MODELS' /tokenize says every text is 2 tokens
+    assert generation.usage.completion_tokens == 2
+    assert endless.bodies("/tokenize")[-1] == {"prompt": "xx", "add_special_tokens": False, "model": "m"}
+    engine.close()

@@ -18,7 +18,7 @@ from toolwire.engine.base import Chunk, Generation, Usage
 from toolwire.engine.remote._http import EventStream, Upstream
 from toolwire.engine.remote.sampling import Dialect
 from toolwire.engine.sampling import SamplingParams
-from toolwire.errors import RequestError
+from toolwire.errors import RequestError, UpstreamError
 
 __all__ = ["Event", "RemoteEngine"]
 
@@ -86,6 +86,8 @@ class RemoteEngine:
         started = time.perf_counter()
         events = self.upstream.stream(self.path, body)
         generation = Generation(iter(()))
+        if self._counted[0] == prompt:
+            generation.usage.prompt_tokens = self._counted[1]
         generation._chunks = _Chunks(self._run(generation, events, started), events)
         return generation
 
@@ -128,8 +130,10 @@ class RemoteEngine:
 
     def _run(self, generation: Generation, events: EventStream, started: float) -> Iterator[Chunk]:
         generation.finish_reason = "stop"
-        first = True
+        usage = generation.usage
         state: dict[str, Any] = {}
+        text: list[str] = []
+        reported = False
         try:
             for payload in events:
                 if generation.cancelled:
@@ -137,21 +141,30 @@ class RemoteEngine:
                     break
                 event = self.read_event(payload, state)
                 if event.usage is not None:
-                    usage = generation.usage
+                    reported = True
                     usage.prompt_tokens = event.usage.prompt_tokens
                     usage.completion_tokens = event.usage.completion_tokens
                     usage.cached_tokens = event.usage.cached_tokens
                 if event.finish_reason:
                     generation.finish_reason = "length" if event.finish_reason == "length" else "stop"
                 if event.text:
-                    if first:
-                        generation.usage.prompt_seconds = time.perf_counter() - started
-                        first = False
+                    if not text:
+                        usage.prompt_seconds = time.perf_counter() - started
+                    text.append(event.text)
                     yield Chunk(event.text)
         finally:
             events.close()
-            usage = generation.usage
             usage.generation_seconds = time.perf_counter() - started - usage.prompt_seconds
+            if not reported and text:
+                usage.completion_tokens = self._count_generated("".join(text), len(text))
+
+    def _count_generated(self, text: str, chunks: int) -> int:
+        """Tokens of output the upstream never reported (the generation was closed before
+        its usage arrived): the upstream's count of the text, or the chunks received."""
+        try:
+            return len(self.tokenize(text, add_special=False))
+        except UpstreamError:
+            return chunks
 
 
 class _Chunks:
