@@ -14,9 +14,10 @@ of the first two.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
-from toolwire.chat import ChatModel
+from toolwire.chat import ChatModel, Policies
+from toolwire.chat.policies import parse_policies
 from toolwire.engine.remote import KINDS, RemoteEngine, remote_engine
 from toolwire.errors import TemplateError
 from toolwire.formats.base import CallSyntax, Format
@@ -32,14 +33,15 @@ _MARKER = re.compile(r"<\|?/?[\w.:-]{1,40}\|?>|\[[A-Z_]{2,40}\]")
 
 def connect(url: str, *, kind: str = "llama.cpp", format: str | None = None, chat_template: str | None = None,
             model: str | None = None, api_key: str | None = None, grammar: str | None = None,
-            timeout: float = 600.0) -> ChatModel:
+            timeout: float = 600.0, policies: Policies | Mapping[str, Any] | None = None) -> ChatModel:
     """A `ChatModel` generating on the upstream at `url`.
 
     `kind`: `llama.cpp`, `vllm`, `sglang` or `toolwire`. `format`: a wire format name (or
     `jinja` with `chat_template`). `chat_template`: the model's Jinja chat template text.
     `model`: the served model's name (default: the first the upstream lists). `api_key`:
     the upstream's key. `grammar`: how a vLLM or SGLang server was started
-    (`structural-tag`, `ebnf` or `lark`; see docs/deployment.md)."""
+    (`structural-tag`, `ebnf` or `lark`; see docs/deployment.md). `policies`: the model's
+    default policy settings, as for `load()`."""
     engine = remote_engine(url, kind, model=model, api_key=api_key, grammar=grammar, timeout=timeout)
     try:
         chosen = _format(engine, kind, format, chat_template)
@@ -48,7 +50,7 @@ def connect(url: str, *, kind: str = "llama.cpp", format: str | None = None, cha
     except BaseException:
         engine.close()
         raise
-    return ChatModel(engine, chosen, name=engine.model or url)
+    return ChatModel(engine, chosen, name=engine.model or url, policies=parse_policies(policies))
 
 
 def marker_texts(syntax: CallSyntax) -> list[str]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from toolwire.commands._policies import add_policy_flags, policies_from_args
+
 __all__ = ["main", "register", "run"]
 
 
@@ -26,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--ctx", type=int, default=4096, help="context size in tokens")
     parser.add_argument("--max-queue", type=int, default=8, help="requests that may wait; more get 429")
     parser.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
+    parser.add_argument("--no-check", action="store_true",
+                        help="skip the engine check (a few tokens decoded in a subprocess) before serving")
+    add_policy_flags(parser)
     parser.add_argument("--concurrency", type=int, default=None,
                         help="generations at once (default 1; 32 with --upstream, whose server batches)")
     gateway = parser.add_argument_group("gateway", "generate on another server instead of loading --model")
@@ -52,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     if args.max_queue < 0:
         raise ValueError("--max-queue must be 0 or more")
     model = _upstream_model(args) if args.upstream else _local_model(args)
+    if model is None:
+        return 1
     concurrency = args.concurrency or (32 if args.upstream else 1)
     if concurrency < 1:
         raise ValueError("--concurrency must be 1 or more")
@@ -63,9 +70,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _local_model(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The model loaded in this process, after the engine check (None: it failed)."""
     from toolwire.chat import load
+    from toolwire.doctor import check_engine
+    from toolwire.models import resolve_model
 
-    model = load(args.model, format=args.format, n_ctx=args.ctx)
+    path = resolve_model(args.model)
+    if not args.no_check:
+        # a llama.cpp build this machine cannot run dies in native code: find out in a
+        # subprocess, before binding the port, rather than at the first request
+        check = check_engine(path, tokens=8)
+        if not check.ok:
+            print(f"toolwire: cannot serve: {check.diagnosis()}", file=sys.stderr, flush=True)
+            return None
+    model = load(str(path), format=args.format, n_ctx=args.ctx, policies=policies_from_args(args))
+    model.name = args.model
     model.engine.lltokenizer  # build the grammar tokenizer now, not in the first request
     return model
 
@@ -78,7 +97,8 @@ def _upstream_model(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
     template = Path(args.chat_template).read_text(encoding="utf-8") if args.chat_template else None
     return connect(args.upstream, kind=args.upstream_kind, format=args.format, chat_template=template,
-                   model=args.upstream_model, api_key=args.upstream_api_key, grammar=args.upstream_grammar)
+                   model=args.upstream_model, api_key=args.upstream_api_key, grammar=args.upstream_grammar,
+                   policies=policies_from_args(args))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -298,8 +298,9 @@ def _turn_grammar(request: ToolCallConstraint, vocabulary: Vocabulary) -> Gramma
         return Grammar(Ref("text_reply"), builder.rules)
     call = builder.add("call", Alt(tuple(builder.call_rule(tool) for tool in tools)))
     more = None if single else Repeat(seq(builder.literal(syntax.separator), call))
-    builder.add("calls", seq(builder.literal(syntax.calls_begin), call, more, _closing(builder, syntax, single)))
-    if choice == "required" or isinstance(choice, NamedToolChoice):
+    begin = None if request.resume else builder.literal(syntax.calls_begin)
+    builder.add("calls", seq(begin, call, more, _closing(builder, syntax, single)))
+    if choice == "required" or isinstance(choice, NamedToolChoice) or request.resume:
         return Grammar(Ref("calls"), builder.rules)
     if syntax.text_before_calls:
         _add_text_then_calls(builder, syntax, tools, text, more)

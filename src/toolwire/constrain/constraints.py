@@ -37,7 +37,9 @@ class Vocabulary:
 class ToolCallConstraint:
     """A chat turn that may (or must) call tools: the format's call syntax, the tools and
     their normalised schemas, `tool_choice` and `parallel_tool_calls`.
-    `plain_text_only` makes a text reply open with a word or quote character."""
+    `plain_text_only` makes a text reply open with a word or quote character. `resume`:
+    the output already holds calls of this turn and the separator after them; the grammar
+    is one further call of the block (without `calls_begin`), then the end."""
 
     syntax: CallSyntax
     tools: Sequence[Tool]
@@ -45,6 +47,7 @@ class ToolCallConstraint:
     tool_choice: ToolChoice = "auto"
     parallel_tool_calls: bool = True
     plain_text_only: bool = False
+    resume: bool = False
 
 
 @dataclass(frozen=True)

@@ -212,3 +212,12 @@ def test_unknown_kind_and_misplaced_grammar_option() -> None:
         remote_engine("http://127.0.0.1:1", "tgi")
     with pytest.raises(ValueError, match="grammar"):
         remote_engine("http://127.0.0.1:1", "llama.cpp", grammar="lark")
+
+
+def test_every_sampling_field_has_a_decision_per_dialect() -> None:
+    """A new sampling option must say what each dialect calls it (or that it has none)."""
+    from toolwire.engine.remote.sampling import SAMPLING_NAMES
+    from toolwire.engine.sampling import SAMPLING_FIELDS
+
+    assert set(SAMPLING_NAMES) == set(SAMPLING_FIELDS)
+    assert all(set(names) == {"llama.cpp", "vllm", "sglang", "toolwire"} for names in SAMPLING_NAMES.values())
