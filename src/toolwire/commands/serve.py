@@ -39,10 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     gateway.add_argument("--upstream-model", default=None, metavar="NAME",
                          help="the served model's name (default: the first the upstream lists)")
     gateway.add_argument("--upstream-api-key", default=None, metavar="KEY", help="the upstream's API key")
-    gateway.add_argument("--upstream-grammar", default=None, choices=("structural-tag", "ebnf", "lark"),
-                         help="vLLM/SGLang: how the upstream was started (vLLM default structural-tag; "
-                              "lark with --structured-outputs-config.backend guidance; SGLang default ebnf; "
-                              "lark with --grammar-backend llguidance)")
+    gateway.add_argument("--upstream-grammar", default=None,
+                         choices=("structural-tag", "ebnf", "lark", "gbnf", "lazy-gbnf"),
+                         help="the grammar form the upstream takes: vLLM structural-tag (default) or lark (with "
+                              "--structured-outputs-config.backend guidance) or ebnf; SGLang ebnf (default), "
+                              "structural-tag or lark (with --grammar-backend llguidance); llama.cpp gbnf "
+                              "(default) or lazy-gbnf (grammar_lazy from the trigger on)")
     gateway.add_argument("--chat-template", default=None, metavar="FILE",
                          help="the model's Jinja chat template (vLLM and SGLang do not report theirs)")
     parser.set_defaults(handler=run)

@@ -207,11 +207,42 @@ def test_toolwire_completion_request(toolwire_upstream: Recorder) -> None:
     engine.close()
 
 
-def test_unknown_kind_and_misplaced_grammar_option() -> None:
+def test_llama_server_lazy_grammar_from_the_trigger(llama_server: Recorder) -> None:
+    from toolwire.constrain.builder import triggered_calls_grammar
+    from toolwire.constrain.gbnf import render_gbnf
+
+    engine = remote_engine(llama_server.url, "llama.cpp", grammar="lazy-gbnf")
+    vocabulary = engine.learn_special_tokens(["<tool_call>", "</tool_call>"])
+    _generate(engine, constraint=HERMES)
+    body = llama_server.bodies("/completion")[0]
+    triggered = triggered_calls_grammar(HERMES, vocabulary)
+    assert triggered is not None
+    assert {key: body[key] for key in ("grammar", "grammar_lazy", "grammar_triggers", "preserved_tokens")} == {
+        "grammar": render_gbnf(triggered), "grammar_lazy": True,
+        "grammar_triggers": [{"type": 0, "value": "<tool_call>", "token": 151657}], "preserved_tokens": ["<tool_call>"]}
+    assert body["grammar"].startswith("root ::= <[151657]>")
+    # a turn that must call gets the eager grammar: laziness would let it answer in text
+    _generate(engine, constraint=ToolCallConstraint(HERMES.syntax, TOOLS, SCHEMAS, "required"))
+    required = llama_server.bodies("/completion")[1]
+    assert "grammar_lazy" not in required and required["grammar"].startswith("root ::= calls")
+    engine.close()
+
+
+def test_llama_server_lazy_word_trigger(llama_server: Recorder) -> None:
+    engine = remote_engine(llama_server.url, "llama.cpp", grammar="lazy-gbnf")
+    _generate(engine, constraint=HERMES)  # no special tokens learned: the trigger is a word
+    body = llama_server.bodies("/completion")[0]
+    assert body["grammar_triggers"] == [{"type": 1, "value": "<tool_call>"}] and "preserved_tokens" not in body
+    engine.close()
+
+
+def test_unknown_kind_and_grammar_options() -> None:
     with pytest.raises(ValueError, match="kind"):
         remote_engine("http://127.0.0.1:1", "tgi")
     with pytest.raises(ValueError, match="grammar"):
         remote_engine("http://127.0.0.1:1", "llama.cpp", grammar="lark")
+    with pytest.raises(ValueError, match="grammar"):
+        remote_engine("http://127.0.0.1:1", "vllm", grammar="gbnf")
 
 
 def test_every_sampling_field_has_a_decision_per_dialect() -> None:

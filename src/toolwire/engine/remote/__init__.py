@@ -28,20 +28,14 @@ _ENGINES: dict[str, tuple[str, str]] = {
     "toolwire": ("toolwire.engine.remote.toolwire", "ToolwireEngine"),
 }
 KINDS: tuple[str, ...] = tuple(_ENGINES)
-_ONE_DIALECT = ("llama.cpp", "toolwire")
-"""Kinds whose servers take one grammar dialect only (no `grammar` option)."""
 
 
 def remote_engine(url: str, kind: str, **options: Any) -> RemoteEngine:
     """The engine for an upstream of `kind` at `url`; `options` are the engine's
-    (`model`, `api_key`, `timeout`, and for vLLM and SGLang `grammar`: how the server
-    was started). Connects now: an unreachable upstream raises `UpstreamError`."""
+    (`model`, `api_key`, `timeout`, `grammar`: the grammar form, see each engine's
+    `grammars`). Connects now: an unreachable upstream raises `UpstreamError`."""
     if kind not in _ENGINES:
         raise ValueError(f"kind: {kind!r} is not one of {', '.join(KINDS)}")
-    if options.get("grammar") is None:
-        options.pop("grammar", None)
-    elif kind in _ONE_DIALECT:
-        raise ValueError(f"grammar: a {kind} upstream takes one grammar dialect; give no grammar option")
     module, name = _ENGINES[kind]
     engine: type[RemoteEngine] = getattr(importlib.import_module(module), name)
     return engine(url, **options)

@@ -38,6 +38,9 @@ class RemoteEngine:
     dialect: ClassVar[Dialect]
     path: ClassVar[str]
     """The completion route."""
+    grammars: ClassVar[tuple[str, ...]]
+    """The grammar forms this upstream can be sent, the default first (the `grammar`
+    option: how the server was started, or how its grammar is applied)."""
     needs_max_tokens: ClassVar[bool] = True
     """Whether leaving `max_tokens` out means a short default rather than "until the
     context is full" (vLLM, SGLang and toolwire default to 16 tokens), so the room left in
@@ -45,7 +48,10 @@ class RemoteEngine:
     turn): a prompt longer than the context is refused as in-process, naming the field."""
 
     def __init__(self, url: str, *, model: str | None = None, api_key: str | None = None,
-                 timeout: float = 600.0) -> None:
+                 grammar: str | None = None, timeout: float = 600.0) -> None:
+        if grammar is not None and grammar not in self.grammars:
+            raise ValueError(f"grammar: {grammar!r} is not one of {', '.join(self.grammars)} for a {self.dialect} upstream")
+        self.grammar = grammar or self.grammars[0]
         self.url = url.rstrip("/")
         self.upstream = Upstream(self.url, api_key=api_key, timeout=timeout)
         self.model = model

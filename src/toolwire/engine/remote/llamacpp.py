@@ -4,20 +4,31 @@
                       "n_predict": ..., "temperature": ..., "top_k": ..., "repeat_last_n": ...,
                       "stop": [...], "grammar": "<GBNF>"}
 
-The grammar is eager: it already lets free text run until the format's trigger and
-constrains everything after it, so `grammar_lazy` is not needed (and text can never carry
-an unconstrained call). `/props` tells the context size and the chat template; `/tokenize`
-counts tokens and finds the special tokens of a format's markers. A raw Lark grammar
-cannot be sent (llama-server takes GBNF, or Lark only when built with LLAMA_LLGUIDANCE):
-`ConstraintUnsupported`.
+The `gbnf` grammar (the default) is eager: it already lets free text run until the
+format's trigger and constrains everything after it, and text can never carry an
+unconstrained call. With `lazy-gbnf`, an `auto` turn whose format lets text come first is
+sent the grammar of the calls from the trigger on, with llama.cpp's own lazy mechanism:
+
+    "grammar": "<GBNF from the trigger>", "grammar_lazy": true,
+    "grammar_triggers": [{"type": 0, "value": "<tool_call>", "token": 151657}],   (a token)
+                     or [{"type": 1, "value": "[TOOL_CALLS]"}],                    (a word)
+    "preserved_tokens": ["<tool_call>"]
+
+so text before the trigger is sampled without a grammar (faster; such text is then
+unconstrained, and read as content). Every other turn gets the eager grammar.
+
+`/props` tells the context size and the chat template; `/tokenize` counts tokens and finds
+the special tokens of a format's markers. A raw Lark grammar cannot be sent (llama-server
+takes GBNF, or Lark only when built with LLAMA_LLGUIDANCE): `ConstraintUnsupported`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from toolwire.constrain import Constraint, LarkConstraint
-from toolwire.constrain.gbnf import gbnf_grammar
+from toolwire.constrain import Constraint, LarkConstraint, ToolCallConstraint
+from toolwire.constrain.builder import triggered_calls_grammar
+from toolwire.constrain.gbnf import gbnf_grammar, render_gbnf
 from toolwire.engine.base import ConstraintUnsupported, Usage
 from toolwire.engine.remote.base import Event, RemoteEngine
 from toolwire.engine.remote.sampling import sampling_fields
@@ -25,12 +36,17 @@ from toolwire.engine.sampling import SamplingParams
 
 __all__ = ["LlamaServerEngine"]
 
+_TRIGGER_TOKEN = 0
+_TRIGGER_WORD = 1
+"""llama.cpp's `common_grammar_trigger_type` values for a token and a word trigger."""
+
 
 class LlamaServerEngine(RemoteEngine):
     """A `llama-server` upstream."""
 
     dialect = "llama.cpp"
     path = "/completion"
+    grammars = ("gbnf", "lazy-gbnf")
     needs_max_tokens = False
 
     def connect(self) -> None:
@@ -52,8 +68,24 @@ class LlamaServerEngine(RemoteEngine):
             raise ConstraintUnsupported(
                 "grammar: llama-server takes GBNF grammars; a Lark grammar cannot be sent to it")
         if constraint is not None:
-            body["grammar"] = gbnf_grammar(constraint, self.vocabulary)
+            body.update(self.grammar_fields(constraint))
         return body
+
+    def grammar_fields(self, constraint: Constraint) -> dict[str, Any]:
+        """`grammar`, and with `lazy-gbnf` where the turn allows it the lazy fields."""
+        triggered = (triggered_calls_grammar(constraint, self.vocabulary)
+                     if self.grammar == "lazy-gbnf" and isinstance(constraint, ToolCallConstraint) else None)
+        if triggered is None:
+            return {"grammar": gbnf_grammar(constraint, self.vocabulary)}
+        trigger = constraint.syntax.trigger_text()
+        token = self.vocabulary.special_tokens.get(trigger)
+        fields: dict[str, Any] = {"grammar": render_gbnf(triggered), "grammar_lazy": True}
+        if token is not None:
+            fields["grammar_triggers"] = [{"type": _TRIGGER_TOKEN, "value": trigger, "token": token}]
+            fields["preserved_tokens"] = [trigger]
+        else:
+            fields["grammar_triggers"] = [{"type": _TRIGGER_WORD, "value": trigger}]
+        return fields
 
     def read_event(self, event: dict[str, Any], state: dict[str, Any]) -> Event:
         if not event.get("stop"):

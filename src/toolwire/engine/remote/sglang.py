@@ -37,12 +37,7 @@ class SglangEngine(RemoteEngine):
 
     dialect = "sglang"
     path = "/generate"
-
-    def __init__(self, url: str, *, grammar: str = "ebnf", **options: Any) -> None:
-        if grammar not in SGLANG_GRAMMARS:
-            raise ValueError(f"grammar: {grammar!r} is not one of {', '.join(SGLANG_GRAMMARS)} for SGLang")
-        self.grammar = grammar
-        super().__init__(url, **options)
+    grammars = SGLANG_GRAMMARS
 
     def connect(self) -> None:
         self.model, self.n_ctx = served_model(self.upstream, self.model)

@@ -24,6 +24,7 @@ class ToolwireEngine(RemoteEngine):
 
     dialect = "toolwire"
     path = "/v1/completions"
+    grammars = ("lark",)
 
     def connect(self) -> None:
         self.model, self.n_ctx = served_model(self.upstream, self.model)

@@ -37,12 +37,7 @@ class VllmEngine(RemoteEngine):
 
     dialect = "vllm"
     path = "/v1/completions"
-
-    def __init__(self, url: str, *, grammar: str = "structural-tag", **options: Any) -> None:
-        if grammar not in VLLM_GRAMMARS:
-            raise ValueError(f"grammar: {grammar!r} is not one of {', '.join(VLLM_GRAMMARS)} for vLLM")
-        self.grammar = grammar
-        super().__init__(url, **options)
+    grammars = VLLM_GRAMMARS
 
     def connect(self) -> None:
         self.model, self.n_ctx = served_model(self.upstream, self.model)
