@@ -43,7 +43,8 @@ def openai_replies(stream: Any) -> dict[tuple[str, str], Any]:
 
 def completion_stream() -> Any:
     return sse(
-        {"object": "text_completion", "choices": [{"index": 0, "text": "Hel", "finish_reason": None}]},
+        {"object": "text_completion", "choices": [{"index": 0, "text": "Hel", "finish_reason": None,
+                                                   "logprobs": {"tokens": ["Hel"], "token_logprobs": [-0.5]}}]},
         {"object": "text_completion", "choices": [{"index": 0, "text": "lo", "finish_reason": "length"}]},
         {"object": "text_completion", "choices": [], "usage": {
             "prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14, "prompt_tokens_details": {"cached_tokens": 5}}})
@@ -67,7 +68,8 @@ def llama_server() -> Iterator[Recorder]:
             "chat_template": "{{ messages }}", "bos_token": "<|im_start|>", "eos_token": "<|im_end|>"}),
         ("POST", "/tokenize"): lambda body: JSONResponse({"tokens": _tokens(body["content"])}),
         ("POST", "/completion"): lambda body: sse(
-            {"index": 0, "content": "Hel", "stop": False},
+            {"index": 0, "content": "Hel", "stop": False,
+             "completion_probabilities": [{"id": 1, "token": "Hel", "logprob": -0.5, "top_logprobs": []}]},
             {"index": 0, "content": "lo", "stop": False},
             {"index": 0, "content": "", "stop": True, "stop_type": "limit", "tokens_evaluated": 12,
              "tokens_predicted": 2, "timings": {"cache_n": 5}}),
@@ -89,8 +91,10 @@ def sglang() -> Iterator[Recorder]:
 
 def _generate(engine: Engine, **options: Any) -> Any:
     generation = engine.generate(PROMPT, sampling=options.pop("sampling", SAMPLING), **options)
-    text = generation.text()
-    assert text == "Hello"
+    chunks = list(generation)
+    assert "".join(chunk.text for chunk in chunks) == "Hello"
+    if engine.dialect in ("llama.cpp", "vllm"):  # the upstreams asked for log-probabilities
+        assert [chunk.logprob for chunk in chunks] == [-0.5, None]
     assert generation.finish_reason == "length"
     assert (generation.usage.prompt_tokens, generation.usage.completion_tokens, generation.usage.cached_tokens) == (12, 2, 5)
     return generation
@@ -106,7 +110,8 @@ def test_llama_server_completion_request(llama_server: Recorder) -> None:
     assert body == {
         "prompt": PROMPT, "stream": True, "cache_prompt": True, "n_predict": 32, "temperature": 0.5, "top_p": 0.9,
         "top_k": 0, "min_p": 0.0, "repeat_penalty": 1.1, "repeat_last_n": 64, "presence_penalty": 0.0,
-        "frequency_penalty": 0.0, "seed": 7, "stop": ["<|im_end|>"], "grammar": gbnf_grammar(HERMES, vocabulary)}
+        "frequency_penalty": 0.0, "seed": 7, "stop": ["<|im_end|>"], "n_probs": 1,
+        "grammar": gbnf_grammar(HERMES, vocabulary)}
     assert "<[151657]>" in body["grammar"]
     assert llama_server.bodies("/tokenize")[0] == {"content": "<tool_call>", "add_special": False, "parse_special": True}
     assert engine.chat_template() == ("{{ messages }}", "<|im_start|>", "<|im_end|>")
@@ -148,7 +153,7 @@ def test_vllm_completion_request(vllm: Recorder, grammar: str) -> None:
     assert body == {
         "model": "served-model", "prompt": PROMPT, "stream": True, "stream_options": {"include_usage": True},
         "max_tokens": 32, "temperature": 0.5, "top_p": 0.9, "min_p": 0.0, "repetition_penalty": 1.1,
-        "presence_penalty": 0.0, "frequency_penalty": 0.0, "seed": 7, "stop": ["<|im_end|>"],
+        "presence_penalty": 0.0, "frequency_penalty": 0.0, "seed": 7, "stop": ["<|im_end|>"], "logprobs": 1,
         "skip_special_tokens": False, "spaces_between_special_tokens": False, "structured_outputs": expected_outputs}
     assert not any(key.startswith("guided_") for key in body)  # removed in vLLM 0.12, silently ignored there
     assert vllm.bodies("/tokenize")[0] == {"prompt": "<tool_call>", "add_special_tokens": False, "model": "served-model"}

@@ -35,6 +35,9 @@ def completion_event(event: dict[str, Any]) -> Event:
     if choices:
         result.text = str(choices[0].get("text") or "")
         result.finish_reason = choices[0].get("finish_reason")
+        logprobs = [value for value in ((choices[0].get("logprobs") or {}).get("token_logprobs") or [])
+                    if value is not None]
+        result.logprob = min(logprobs) if logprobs else None
     usage = event.get("usage")
     if usage:
         details = usage.get("prompt_tokens_details") or {}

@@ -25,11 +25,14 @@ __all__ = ["Event", "RemoteEngine"]
 
 @dataclass
 class Event:
-    """What one streamed event says: new text, and at the end a finish reason and usage."""
+    """What one streamed event says: new text (and the least log-probability the model
+    gave its tokens, when the upstream reports it), and at the end a finish reason and
+    usage."""
 
     text: str = ""
     finish_reason: str | None = None
     usage: Usage | None = None
+    logprob: float | None = None
 
 
 class RemoteEngine:
@@ -157,7 +160,7 @@ class RemoteEngine:
                     if not text:
                         usage.prompt_seconds = time.perf_counter() - started
                     text.append(event.text)
-                    yield Chunk(event.text)
+                    yield Chunk(event.text, logprob=event.logprob)
         finally:
             events.close()
             usage.generation_seconds = time.perf_counter() - started - usage.prompt_seconds

@@ -4,7 +4,8 @@
                       "n_predict": ..., "temperature": ..., "top_k": ..., "repeat_last_n": ...,
                       "stop": [...], "grammar": "<GBNF>"}
 
-The `gbnf` grammar (the default) is eager: it already lets free text run until the
+`n_probs: 1` makes it report each token's log-probability under the model (raw logits),
+which toolwire's `call_confidence` policy reads. The `gbnf` grammar (the default) is eager: it already lets free text run until the
 format's trigger and constrains everything after it, and text can never carry an
 unconstrained call. With `lazy-gbnf`, an `auto` turn whose format lets text come first is
 sent the grammar of the calls from the trigger on, with llama.cpp's own lazy mechanism:
@@ -63,7 +64,7 @@ class LlamaServerEngine(RemoteEngine):
     def request(self, prompt: str, sampling: SamplingParams, constraint: Constraint | None,
                 max_tokens: int | None) -> dict[str, Any]:
         body: dict[str, Any] = {"prompt": prompt, "stream": True, "cache_prompt": True,
-                                **sampling_fields(sampling, "llama.cpp", max_tokens=max_tokens)}
+                                **sampling_fields(sampling, "llama.cpp", max_tokens=max_tokens), "n_probs": 1}
         if isinstance(constraint, LarkConstraint):
             raise ConstraintUnsupported(
                 "grammar: llama-server takes GBNF grammars; a Lark grammar cannot be sent to it")
@@ -89,7 +90,7 @@ class LlamaServerEngine(RemoteEngine):
 
     def read_event(self, event: dict[str, Any], state: dict[str, Any]) -> Event:
         if not event.get("stop"):
-            return Event(text=str(event.get("content") or ""))
+            return Event(text=str(event.get("content") or ""), logprob=_least_logprob(event))
         usage = Usage(prompt_tokens=int(event.get("tokens_evaluated") or 0),
                       completion_tokens=int(event.get("tokens_predicted") or 0),
                       cached_tokens=int((event.get("timings") or {}).get("cache_n") or 0))
@@ -99,3 +100,11 @@ class LlamaServerEngine(RemoteEngine):
     def tokenize(self, text: str, *, add_special: bool) -> list[int]:
         answer = self.upstream.post("/tokenize", {"content": text, "add_special": add_special, "parse_special": True})
         return [int(token) for token in answer.get("tokens", [])]
+
+
+def _least_logprob(event: dict[str, Any]) -> float | None:
+    """The least log-probability of the event's tokens under the model (`n_probs` makes
+    llama-server report it from the raw logits, before samplers and grammar)."""
+    values = [float(entry["logprob"]) for entry in event.get("completion_probabilities") or []
+              if isinstance(entry, dict) and entry.get("logprob") is not None]
+    return min(values) if values else None

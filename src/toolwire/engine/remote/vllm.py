@@ -11,6 +11,8 @@ default backend), `lark` (`--structured-outputs-config.backend guidance`: llguid
 with special tokens by id) or `ebnf` (xgrammar EBNF). The legacy `guided_*` fields were
 removed in vLLM 0.12 and are silently ignored there, so they are never sent. Special
 tokens stay in the text (`skip_special_tokens: false`): the format's parser needs them.
+`logprobs: 1` reports each token's log-probability (vLLM's default `raw_logprobs`: before
+any processing or grammar mask), which toolwire's `call_confidence` policy reads.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class VllmEngine(RemoteEngine):
                 max_tokens: int | None) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "prompt": prompt, "stream": True,
                                 "stream_options": {"include_usage": True},
-                                **sampling_fields(sampling, "vllm", max_tokens=max_tokens),
+                                **sampling_fields(sampling, "vllm", max_tokens=max_tokens), "logprobs": 1,
                                 "skip_special_tokens": False, "spaces_between_special_tokens": False}
         if constraint is not None:
             body["structured_outputs"] = self.structured_outputs(constraint)
