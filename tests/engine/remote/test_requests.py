@@ -165,6 +165,8 @@ def test_vllm_fills_the_context_when_no_limit_is_given(vllm: Recorder) -> None:
     _generate(engine, sampling=SamplingParams(), constraint=JsonConstraint({"type": "object"}))
     body = vllm.bodies("/v1/completions")[0]
     assert body["max_tokens"] == 4096 - len(_tokens(PROMPT))
+    _generate(engine, sampling=SamplingParams(max_tokens=1 << 30))  # the chat layer's "no limit"
+    assert vllm.bodies("/v1/completions")[1]["max_tokens"] == 4096 - len(_tokens(PROMPT))
     assert body["structured_outputs"] == {"json": {"type": "object"}}
     assert "top_k" not in body and "seed" not in body
     with pytest.raises(ConstraintUnsupported):

@@ -90,7 +90,9 @@ class RemoteEngine:
         if not prompt:
             raise RequestError("prompt: must not be empty", param="prompt")
         room = self._room(prompt)
-        max_tokens = sampling.max_tokens if sampling.max_tokens is not None or not self.needs_max_tokens else room
+        max_tokens = sampling.max_tokens
+        if room is not None and (max_tokens is not None or self.needs_max_tokens):
+            max_tokens = room if max_tokens is None else min(max_tokens, room)  # never past the context
         body = self.request(prompt, sampling, constraint, max_tokens)
         started = time.perf_counter()
         events = self.upstream.stream(self.path, body)
