@@ -89,7 +89,7 @@ class RemoteEngine:
         text arrives as the `Generation` is iterated."""
         if not prompt:
             raise RequestError("prompt: must not be empty", param="prompt")
-        room = self._room(prompt)
+        used, room = self._room(prompt)
         max_tokens = sampling.max_tokens
         if room is not None and (max_tokens is not None or self.needs_max_tokens):
             max_tokens = room if max_tokens is None else min(max_tokens, room)  # never past the context
@@ -97,8 +97,7 @@ class RemoteEngine:
         started = time.perf_counter()
         events = self.upstream.stream(self.path, body)
         generation = Generation(iter(()))
-        if self._counted[0] == prompt:
-            generation.usage.prompt_tokens = self._counted[1]
+        generation.usage.prompt_tokens = used or 0
         generation._chunks = _Chunks(self._run(generation, events, started), events)
         return generation
 
@@ -124,20 +123,23 @@ class RemoteEngine:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _room(self, prompt: str) -> int | None:
-        """The tokens left in the context after `prompt` (None when the context size is
-        unknown); a prompt that fills the context is refused here, as in-process."""
+    def _room(self, prompt: str) -> tuple[int | None, int | None]:
+        """The prompt's tokens and the tokens left in the context after it (None, None when
+        the context size is unknown); a prompt that fills the context is refused here, as
+        in-process. Requests may run in several threads at once: the cache is one tuple."""
         if not self.n_ctx:
-            return None
-        if self._counted[0] != prompt:
-            self._counted = (prompt, self.count_tokens(prompt))
-        used = self._counted[1]
+            return None, None
+        counted = self._counted
+        if counted[0] != prompt:
+            counted = (prompt, self.count_tokens(prompt))
+            self._counted = counted
+        used = counted[1]
         room = self.n_ctx - used
         if room < 1:
             raise RequestError(
                 f"messages: the prompt is {used} tokens, {1 - room} more than the context of {self.n_ctx} tokens "
                 "allows", param="messages", code="context_length_exceeded")
-        return room
+        return used, room
 
     def _run(self, generation: Generation, events: EventStream, started: float) -> Iterator[Chunk]:
         generation.finish_reason = "stop"
