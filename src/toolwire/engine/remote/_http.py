@@ -6,7 +6,7 @@ each read have timeouts."""
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import httpx
 
@@ -28,7 +28,10 @@ class Upstream:
                  connect_timeout: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.client = httpx.Client(base_url=self.base_url, headers=headers,
+        # idle connections are dropped before servers drop them (llama-server's cpp-httplib
+        # closes them after 5 s), so a request rarely lands on a connection being closed
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=2.0)
+        self.client = httpx.Client(base_url=self.base_url, headers=headers, limits=limits,
                                    timeout=httpx.Timeout(timeout, connect=connect_timeout))
 
     def close(self) -> None:
@@ -43,9 +46,9 @@ class Upstream:
     def stream(self, path: str, body: dict[str, Any]) -> "EventStream":
         """Open a server-sent-events response; errors the upstream answers with up front
         raise here."""
-        request = self.client.build_request("POST", path, json=body)
         try:
-            response = self.client.send(request, stream=True)
+            response = self._retrying(lambda: self.client.send(self.client.build_request("POST", path, json=body),
+                                                               stream=True))
         except httpx.TimeoutException as error:
             raise UpstreamError(f"upstream {self.base_url}{path} did not answer in time: {error}", status=504) from None
         except httpx.TransportError as error:
@@ -60,7 +63,7 @@ class Upstream:
 
     def _send(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
         try:
-            response = self.client.request(method, path, json=body)
+            response = self._retrying(lambda: self.client.request(method, path, json=body))
         except httpx.TimeoutException as error:
             raise UpstreamError(f"upstream {self.base_url}{path} did not answer in time: {error}", status=504) from None
         except httpx.TransportError as error:
@@ -68,6 +71,16 @@ class Upstream:
         if response.status_code >= 400:
             raise self._refused(path, response)
         return response
+
+    @staticmethod
+    def _retrying(send: Callable[[], httpx.Response]) -> httpx.Response:
+        """`send()`, once more if the server closed the connection without answering: a
+        kept-alive connection it closed as the request went out (the request was never
+        read, so sending it again is safe)."""
+        try:
+            return send()
+        except httpx.RemoteProtocolError:
+            return send()
 
     def _json(self, response: httpx.Response) -> Any:
         try:

@@ -53,8 +53,9 @@ class LlamaServerEngine(RemoteEngine):
     def connect(self) -> None:
         self.props: dict[str, Any] = self.upstream.get("/props")
         self.n_ctx = int((self.props.get("default_generation_settings") or {}).get("n_ctx") or 0)
-        if self.model is None:
-            self.model = str(self.props.get("model_alias") or self.props.get("model_path") or "llama-server")
+        if self.model is None:  # llama-server's alias is the model's path unless --alias was given
+            alias = str(self.props.get("model_alias") or self.props.get("model_path") or "llama-server")
+            self.model = alias.rstrip("/").rsplit("/", 1)[-1]
 
     def chat_template(self) -> tuple[str | None, str, str]:
         """The served model's chat template (None if it has none) and its BOS/EOS texts."""
