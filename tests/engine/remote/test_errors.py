@@ -151,3 +151,35 @@ def test_usage_of_a_generation_closed_early_is_counted(endless: Recorder) -> Non
     assert generation.usage.completion_tokens == 2
     assert endless.bodies("/tokenize")[-1] == {"prompt": "xx", "add_special_tokens": False, "model": "m"}
     engine.close()
+
+
+def test_a_connection_closed_without_an_answer_is_tried_once_more() -> None:
+    """What a server that drops idle kept-alive connections does to a request sent on one."""
+    import threading
+
+    from toolwire.engine.remote._http import Upstream
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    body = b'{"data": [{"id": "m"}]}'
+
+    def serve_two() -> None:
+        for attempt in range(2):
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                if attempt == 1:
+                    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                                       + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+
+    thread = threading.Thread(target=serve_two, daemon=True)
+    thread.start()
+    upstream = Upstream(f"http://127.0.0.1:{port}")
+    try:
+        assert upstream.get("/v1/models") == {"data": [{"id": "m"}]}
+    finally:
+        upstream.close()
+        thread.join(timeout=5)
+        listener.close()
