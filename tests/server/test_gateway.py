@@ -54,7 +54,7 @@ def gateway(upstream: LlamaServer) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def client(gateway: Server) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.v1, api_key="unused", max_retries=0, timeout=120)
+    return openai.OpenAI(base_url=gateway.v1, api_key="unused", max_retries=0, timeout=300)
 
 
 def assert_schema_valid(calls: list[tuple[str, str]]) -> None:
