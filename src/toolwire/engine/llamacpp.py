@@ -101,9 +101,10 @@ class LlamaEngine:
                 self._vocab, eos_token=sorted(self.end_token_ids))
         return self._lltokenizer
 
-    def tokenize(self, text: str) -> list[int]:
-        """Tokens of `text`, special tokens parsed, BOS added when the model wants one."""
-        add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
+    def tokenize(self, text: str, *, add_special: bool = True) -> list[int]:
+        """Tokens of `text`, special tokens parsed, BOS added when the model wants one
+        (and `add_special`)."""
+        add_bos = add_special and bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
         tokens = self.llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
         bos = llama_cpp.llama_vocab_bos(self._vocab)
         if add_bos and len(tokens) > 1 and tokens[0] == bos and tokens[1] == bos:
