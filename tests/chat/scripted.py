@@ -6,9 +6,11 @@ run the real models; this only makes policy decisions reproducible by hand."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
+from toolwire.chat.policies import NEUTRAL_REQUEST
 from toolwire.constrain import Constraint, Vocabulary
 from toolwire.engine.base import Chunk, Generation, Usage
 from toolwire.engine.sampling import SamplingParams
@@ -38,8 +40,11 @@ class ScriptedEngine:
     logprobs: dict[str, float] | list[dict[str, float]] = field(default_factory=dict)
     """Next-token log-probabilities: one table for every query, or one per query in order
     (the last repeated)."""
+    evidence: dict[str, float] = field(default_factory=dict)
+    """Nats by which the conversation raises each word of a continuation (others: none)."""
     n_ctx: int = 4096
     prompts: list[str] = field(default_factory=list)
+    scored: list[str] = field(default_factory=list)
     constraints: list[Any] = field(default_factory=list)
 
     @property
@@ -80,6 +85,14 @@ class ScriptedEngine:
         if isinstance(table, list):
             table = table.pop(0) if len(table) > 1 else table[0]
         return {token: next((lp for key, lp in table.items() if token.startswith(key)), -30.0) for token in tokens}
+
+    def continuation_logprobs(self, prompt: str, text: str) -> list[tuple[str, float]]:
+        """Words and punctuation of `text`, each 0.9 likely after the conversation and
+        `evidence[word]` nats less likely after the neutral request."""
+        self.scored.append(prompt)
+        neutral = NEUTRAL_REQUEST in prompt
+        return [(piece, math.log(0.9) - (self.evidence.get(piece, 0.0) if neutral else 0.0))
+                for piece in re.findall(r"\w+|[^\w]", text)]
 
     def close(self) -> None:
         pass

@@ -263,7 +263,7 @@ def test_streamed_answers_are_the_non_streamed_ones(smollm2_engine, name, settin
 
 
 def test_qwen_where_a_further_call_is_filtered_the_model_chose_to_end(qwen: ChatModel) -> None:
-    """`parallel_calls="confident"` drops a forced further call (here a repeat); the model's
+    """`parallel_calls="supported"` drops a forced further call (here a repeat); the model's
     own odds at that point favour ending the turn over another call."""
     coin = {"type": "function", "function": {"name": "flip_coin", "description": "Flip a coin",
                                              "parameters": {"type": "object", "properties": {}}}}

@@ -22,6 +22,7 @@ from toolwire.chat.policies import (
     parse_policies,
     repeat_exempt,
     repeats_a_call,
+    support,
 )
 from toolwire.errors import RequestError
 from toolwire.types import ParsedCall, parse_messages
@@ -73,6 +74,13 @@ def test_confidence_counts_only_content_the_model_chose() -> None:
     assert confidence(output) == pytest.approx(math.log(0.3))  # `"}}` has no letter or digit: structure
     assert confident(output, 0.25) and not confident(output, 0.5)
     assert confidence(chunks("<tool_call>", '{"name": "x"}')) == 0.0  # all forced: nothing was chosen
+
+
+def test_support_is_what_the_conversation_adds_to_the_content_tokens() -> None:
+    real = [("<tool_call>", -24.0), ("Tok", -0.2), ("yo", -0.01), ('"}}', -0.1), ("2", -0.3)]
+    neutral = [("<tool_call>", -20.0), ("Tok", -6.2), ("yo", -0.01), ('"}}', -3.0), ("2", -0.4)]
+    assert support(real, neutral, ["<tool_call>"]) == pytest.approx(6.0 + 0.1)  # special and punctuation left out
+    assert support([], []) == 0.0
 
 
 def test_the_model_policy_is_the_models_own_odds() -> None:
@@ -134,6 +142,7 @@ def test_grounded_is_the_first_versions_rule_and_its_breakages_stay_reachable() 
 def test_policies_parse_and_name_bad_fields() -> None:
     base = Policies(parallel_calls="model")
     assert parse_policies({"call_confidence": 0.2}, base) == Policies(parallel_calls="model", call_confidence=0.2)
+    assert Policies().parallel_calls == "supported" and Policies().call_support == 2.0
     assert parse_policies(None, base) is base
     with pytest.raises(RequestError, match=r"toolwire\.parallel_calls: Input should be"):
         parse_policies({"parallel_calls": "free"})

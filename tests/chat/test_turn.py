@@ -45,32 +45,56 @@ def calls(result: dict) -> list[tuple[str, dict]]:
     return [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in message.get("tool_calls") or []]
 
 
-# -- parallel_calls="confident": forced further calls, kept when the model writes them confidently ------
+# -- parallel_calls="supported": forced further calls, kept when certain and supported -----------------
 
-@pytest.mark.parametrize(("first", "second"), [
-    (("get_weather", {"city": "Paris"}), ("get_time", {"city": "Paris"})),  # same arguments, another tool
-    (("price", {"symbol": "AAPL"}), ("price", {"symbol": "MSFT"})),  # a normalised value not in the question
-    (("get_weather", {"city": "New York, NY"}), ("get_weather", {"city": "Los Angeles, CA"})),
-    (("convert", {"to": "celsius"}), ("convert", {"to": "kelvin"})),  # a computed request
+@pytest.mark.parametrize(("first", "second", "evidence"), [
+    (("get_weather", {"city": "Paris"}), ("get_time", {"city": "Paris"}), {"get_time": 3.0}),  # same arguments, other tool
+    (("price", {"symbol": "AAPL"}), ("price", {"symbol": "MSFT"}), {"MSFT": 6.0}),  # normalised: not in the question
+    (("get_weather", {"city": "New York, NY"}), ("get_weather", {"city": "Los Angeles, CA"}), {"Los": 4.0, "Angeles": 2.0}),
+    (("convert", {"to": "celsius"}), ("convert", {"to": "kelvin"}), {"kelvin": 5.0}),  # computed from "K"
 ])
-def test_further_calls_written_confidently_are_kept_whatever_their_values(first, second) -> None:  # type: ignore[no-untyped-def]
+def test_supported_further_calls_are_kept_whatever_their_words(first, second, evidence) -> None:  # type: ignore[no-untyped-def]
     chat_model, engine = model(hermes_call(first[0], **first[1]), hermes_call(second[0], **second[1]),
-                               hermes_call(first[0], **first[1]))  # the third offered call repeats the first
+                               hermes_call(first[0], **first[1]), evidence=evidence)  # the third repeats the first
     result = ask(chat_model)
     assert calls(result) == [first, second]
     assert result["choices"][0]["finish_reason"] == "tool_calls"
     assert [note["policy"] for note in result["toolwire"]["notes"]] == ["parallel_calls"]
+    assert "repeats a call" in result["toolwire"]["notes"][0]["detail"]
     assert engine.prompts[1].endswith("</tool_call>\n") and engine.constraints[1].resume
 
 
 def test_a_guessed_value_ends_the_turn_and_never_leaks_into_content() -> None:
     chat_model, _ = model(hermes_call("get_weather", city="Paris"),
-                          hermes_call("get_weather", city=("the", UNSURE)))  # made up, one common word
+                          hermes_call("get_weather", city=("the", UNSURE)), evidence={"the": 3.0})  # a common word
     result = ask(chat_model, "What is the weather in the capital of France?")
     assert calls(result) == [("get_weather", {"city": "Paris"})]
     assert result["choices"][0]["message"]["content"] is None
-    assert "confidence 0.05" in result["toolwire"]["notes"][0]["detail"]
+    assert "was guessed: a token had probability 0.05" in result["toolwire"]["notes"][0]["detail"]
     assert result["usage"]["completion_tokens_details"]["rejected_prediction_tokens"] > 0
+
+
+def test_a_certain_variation_the_conversation_does_not_support_is_dropped() -> None:
+    chat_model, _ = model(hermes_call("convert", to="miles"), hermes_call("convert", to="kilometers"),
+                          evidence={"miles": 5.0})
+    result = ask(chat_model, "How far is it from Phoenix to Los Angeles in miles?")
+    assert calls(result) == [("convert", {"to": "miles"})]
+    assert "not supported by the conversation (0.0 nats)" in result["toolwire"]["notes"][0]["detail"]
+
+
+def test_supported_values_from_an_earlier_turn_or_a_tool_result_count() -> None:
+    conversation = [{"role": "user", "content": "Which cities are in my list?"},
+                    {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {
+                        "name": "list_cities", "arguments": "{}"}}]},
+                    {"role": "tool", "tool_call_id": "c1", "content": '["Oslo", "Lima"]'},
+                    {"role": "user", "content": "Weather for each of them, please."}]
+    chat_model, engine = model(hermes_call("get_weather", city="Oslo"), hermes_call("get_weather", city="Lima"),
+                               hermes_call("get_weather", city="Oslo"), evidence={"Lima": 4.0})
+    assert calls(chat_model.chat(conversation, tools=TOOLS)) == [("get_weather", {"city": "Oslo"}),
+                                                                ("get_weather", {"city": "Lima"})]
+    neutral = [prompt for prompt in engine.scored if "Call one of the functions." in prompt]
+    assert neutral and all("Oslo" not in prompt.split("<|im_start|>assistant")[0] for prompt in neutral)
+    assert any("Weather for each of them" in prompt for prompt in engine.scored)
 
 
 def test_a_repeated_action_is_a_repeat_where_the_model_chose_to_end() -> None:
@@ -108,7 +132,7 @@ def test_a_call_in_the_models_own_syntax_is_written_again_in_the_format() -> Non
     assert engine.constraints[1].tool_choice == "required"
 
 
-def test_an_unconfident_repair_leaves_the_models_own_text() -> None:
+def test_a_guessed_unsupported_repair_leaves_the_models_own_text() -> None:
     chat_model, _ = model(FENCED, hermes_call("get_weather", city=("Atlantis", UNSURE)),
                           chunks(('", "arguments": {}}\n```', SURE)))
     result = ask(chat_model, "What is the capital of France?")
@@ -116,6 +140,13 @@ def test_an_unconfident_repair_leaves_the_models_own_text() -> None:
     content = result["choices"][0]["message"]["content"]
     assert content.startswith('```json\n{"name": "get_weather"') and content.endswith("```")
     assert result["toolwire"]["notes"][0]["action"] == "kept as text"
+    assert "was guessed" in result["toolwire"]["notes"][0]["detail"]
+
+
+def test_a_repair_with_uncertain_but_supported_values_is_kept() -> None:
+    chat_model, _ = model(FENCED, hermes_call("get_weather", city=("Paris", UNSURE)),
+                          hermes_call("get_weather", city="Paris"), evidence={"Paris": 6.0})
+    assert calls(ask(chat_model, "Weather in Paris or Lyon, whichever first")) == [("get_weather", {"city": "Paris"})]
 
 
 @pytest.mark.parametrize("answer", [
@@ -173,7 +204,7 @@ SCENARIOS = {
     "further calls": [hermes_call("get_weather", city="Paris"), hermes_call("get_weather", city="Tokyo"),
                       hermes_call("get_weather", city=("x", UNSURE))],
     "repair": [FENCED, hermes_call("get_weather", city="Paris"), hermes_call("get_weather", city="Paris")],
-    "unconfident repair": [FENCED, hermes_call("get_weather", city=("x", UNSURE)), chunks(('"}}\n```', SURE))],
+    "unsupported repair": [FENCED, hermes_call("get_weather", city=("x", UNSURE)), chunks(('"}}\n```', SURE))],
     "text": [chunks(("Hello", SURE), (" there.", SURE))],
 }
 

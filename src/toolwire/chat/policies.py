@@ -12,27 +12,31 @@ hand-made cases. What a policy did to a turn is reported in the response (`toolw
   fence: FINDINGS.md #1). `repair` (default) watches the model's text as it is written; a
   call-shaped JSON object naming one of the request's tools (bare, or in a json fence) is
   the model's choice to call, so that text is set aside and the model writes the call
-  again under the calls grammar. The call is kept when the model writes it confidently
-  (see `call_confidence`); otherwise the model's own text stays, as content. Nothing else
-  is held back longer than it takes to see it is not such an object: markdown, code and
-  thinking are never refused. `keep` leaves such text as content. `probe` is the first
-  version's rule (a greedy 24-token probe decides call or text before the turn and
-  forbids a text that opens like structured output), kept for comparison.
+  again under the calls grammar. The model chose to call, so the call is kept unless its
+  values are both guessed and unsupported (see "evidence" below); then the model's own
+  text stays, as content. Nothing else is held back longer than it takes to see it is not
+  such an object: markdown, code and thinking are never refused. `keep` leaves such text
+  as content. `probe` is the first version's rule (a greedy 24-token probe decides call or
+  text before the turn and forbids a text that opens like structured output).
 * `parallel_calls`: after a call, Qwen2.5's greedy path writes a newline and ends the
   turn, even for "Paris and Tokyo" (FINDINGS.md #2): the model does not choose further
-  calls, in formats whose call block has no closing marker. `confident` (default): toolwire
-  offers a further call (the model writes it under the grammar) and keeps it when it
-  repeats no call of the turn and the model wrote it confidently (`call_confidence`); the
-  first further call that fails ends the turn, where the model itself preferred to end.
-  Calls whose values the model copies from the conversation pass; values it has to guess
-  do not. `model`: only the calls the model chooses itself (it continues where its own
-  odds of a further call beat those of ending). `grounded`: the first version's rule
-  (keep a further call when one of its values occurs in the conversation and in no
-  earlier call), kept for comparison. Formats whose call block closes (`]`) let the model
-  choose between a further call and the end under the grammar, and need none of this.
-* `call_confidence`: the probability the model must have given each content token it
-  chose (a token with a letter or digit, where the grammar allowed others) in a call
-  toolwire asked for (a repaired or a further call). 
+  calls in formats whose call block has no closing marker. `supported` (default): toolwire
+  asks for a further call (the model writes it under the grammar) and keeps it only when
+  it repeats no call of the turn and its values are both certain and supported; the first
+  that fails ends the turn, where the model itself preferred to end. `model`: only the
+  calls the model chooses itself (where its odds of a further call beat ending).
+  `grounded`: the first version's lexical rule (one of its values occurs in the
+  conversation and in no earlier call), kept for comparison. Formats whose call block
+  closes (`]`) let the model choose between a further call and the end under the grammar.
+* Evidence, for calls toolwire asked for (repaired and further calls), read from the model
+  itself, never from the words: *certain*: every content token the model chose (a letter
+  or digit, where the grammar allowed others) had probability >= `call_confidence`;
+  *supported*: the call's content tokens are at least `call_support` nats likelier after
+  the conversation than after a request that says nothing ("Call one of the functions.",
+  same system turn and tools), i.e. the conversation, not the model's priors, supplies
+  them. Copied values are certain and supported; normalised ones (Microsoft -> MSFT) are
+  supported; invented ones are guessed and unsupported; a "counting on" variation
+  (miles -> kilometers) is certain but unsupported.
 * `schemas`: a tool schema no value can satisfy or the grammar engine cannot compile
   (an integer with string `enum` values, `minimum` above `maximum`, a lookaround
   `pattern`...). `relax` (default) drops the offending keyword, or leaves that tool's
@@ -78,14 +82,18 @@ __all__ = [
     "parse_policies",
     "repeat_exempt",
     "repeats_a_call",
+    "support",
 ]
 
 CallSyntaxPolicy = Literal["repair", "keep", "probe"]
-ParallelPolicy = Literal["confident", "model", "grounded"]
+ParallelPolicy = Literal["supported", "model", "grounded"]
 RepeatPolicy = Literal["withhold", "allow"]
 SchemaPolicy = Literal["relax", "strict"]
 
 DEFAULT_CALL_CONFIDENCE = 0.5
+DEFAULT_CALL_SUPPORT = 2.0
+NEUTRAL_REQUEST = "Call one of the functions."
+"""The request that says nothing: the baseline of `support`."""
 
 
 class Policies(BaseModel):
@@ -101,9 +109,11 @@ class Policies(BaseModel):
 
     constrained: bool = Field(True, description="generate under the grammar")
     call_syntax: CallSyntaxPolicy = Field("repair", description="calls the model writes in a syntax of its own")
-    parallel_calls: ParallelPolicy = Field("confident", description="further calls after the first")
+    parallel_calls: ParallelPolicy = Field("supported", description="further calls after the first")
     call_confidence: float = Field(DEFAULT_CALL_CONFIDENCE, gt=0, le=1,
-                                   description="least probability of each value token in a call toolwire asked for")
+                                   description="least probability of each content token the model chose")
+    call_support: float = Field(DEFAULT_CALL_SUPPORT, ge=0,
+                                description="nats by which the conversation must raise a call's content tokens")
     repeat_calls: RepeatPolicy = Field("withhold", description="a first call repeating one already answered")
     schemas: SchemaPolicy = Field("relax", description="tool schemas a grammar cannot enforce")
     describe_tools_when_none: bool = Field(True, description="describe the tools when tool_choice is none")
@@ -220,6 +230,17 @@ def confidence(chunks: Iterable[Any]) -> float:
 def confident(chunks: Iterable[Any], threshold: float) -> bool:
     """Whether every content token the model chose had probability >= `threshold`."""
     return confidence(chunks) >= math.log(threshold)
+
+
+def support(real: Sequence[tuple[str, float]], neutral: Sequence[tuple[str, float]],
+            special_tokens: Iterable[str] = ()) -> float:
+    """Nats by which the conversation raises a call's content tokens: the sum, over the
+    tokens with a letter or digit that are no special token, of their log-probability
+    after the conversation (`real`) minus after the neutral request (`neutral`), both
+    scored on the same tokens (`Engine.continuation_logprobs`)."""
+    special = set(special_tokens)
+    return sum(lp - base for (piece, lp), (_, base) in zip(real, neutral)
+               if piece not in special and any(ch.isalnum() for ch in piece))
 
 
 def repeats_a_call(call: ParsedCall, earlier: Sequence[ParsedCall]) -> bool:

@@ -25,6 +25,7 @@ import math
 from typing import Any, Callable, Generator, Iterator
 
 from toolwire.chat.policies import (
+    NEUTRAL_REQUEST,
     answered_calls,
     classify_opening,
     confidence,
@@ -36,6 +37,7 @@ from toolwire.chat.policies import (
     names_a_tool,
     repeat_exempt,
     repeats_a_call,
+    support,
 )
 from toolwire.chat.request import ChatRequest
 from toolwire.chat.response import TurnUsage
@@ -45,7 +47,7 @@ from toolwire.engine.sampling import SamplingParams
 from toolwire.errors import SchemaError
 from toolwire.formats.base import Format, ReasoningSyntax, RenderOptions
 from toolwire.streaming import Event, StreamParser
-from toolwire.types import ParsedCall, ParsedMessage
+from toolwire.types import ParsedCall, ParsedMessage, UserMessage
 
 __all__ = ["Turn"]
 
@@ -76,6 +78,7 @@ class Turn:
         self.finish_reason = "stop"
         self._generation: Generation | None = None
         self._ended_by = "stop"
+        self._neutral: str | None = None
 
     # -- the turn -----------------------------------------------------------------------------
 
@@ -146,15 +149,17 @@ class Turn:
                 continue
             mark = len(self.pending)
             yield from self._take(boundary, held=True)
+            before = self.output + self.pending
             chunks = yield from self._generate(self._resume_constraint(), held=True)
             further = self._parse_pending().calls[len(calls):]
-            verdict = self._judge_further(further[0] if further else None, calls, chunks)
+            verdict = self._judge_further(further[0] if further else None, calls, chunks, before)
             if verdict is not None:
                 self._reject("parallel_calls", "dropped", verdict, mark)
                 return
             yield from self._keep_pending()
 
-    def _judge_further(self, call: ParsedCall | None, earlier: list[ParsedCall], chunks: list[Chunk]) -> str | None:
+    def _judge_further(self, call: ParsedCall | None, earlier: list[ParsedCall], chunks: list[Chunk],
+                       before: str) -> str | None:
         """Why a further call toolwire asked for is dropped (None: kept)."""
         if call is None or not call.complete:
             return "the further call was not finished"
@@ -163,8 +168,37 @@ class Turn:
         if repeats_a_call(call, earlier):
             return f"{call.name}({call.arguments}) repeats a call of this turn"
         if not confident(chunks, self.policies.call_confidence):
-            return f"{call.name}({call.arguments}) was written with confidence {math.exp(confidence(chunks)):.2g}"
+            return f"{call.name}({call.arguments}) was guessed: a token had probability {math.exp(confidence(chunks)):.2g}"
+        evidence = self._support(before, (self.output + self.pending)[len(before):])
+        if evidence is None or evidence < self.policies.call_support:
+            shown = "cannot be measured on this engine" if evidence is None else f"{evidence:.1f} nats"
+            return f"{call.name}({call.arguments}) is not supported by the conversation ({shown})"
         return None
+
+    def _support(self, before: str, call_text: str) -> float | None:
+        """Nats by which the conversation raises the call's content tokens (see
+        policies.support); None when the engine cannot score continuations."""
+        score = getattr(self.engine, "continuation_logprobs", None)
+        if score is None:
+            return None
+        try:
+            real = score(self.prompt + before, call_text)
+            neutral = score(self._neutral_prompt() + before, call_text)
+        except NotImplementedError:
+            return None
+        return support(real, neutral, self.engine.vocabulary.special_tokens)
+
+    def _neutral_prompt(self) -> str:
+        """The prompt of a request that says nothing: the system turn and the tools, and
+        the user asking for a call."""
+        if self._neutral is None:
+            request = self.request
+            system = [message for message in request.messages if message.role in ("system", "developer")][:1]
+            messages = system + [UserMessage(content=NEUTRAL_REQUEST)]
+            options = RenderOptions(describe_tools=True, namespaces=request.namespaces, thinking=request.thinking,
+                                    reasoning_effort=request.reasoning_effort)
+            self._neutral = self.format.render(messages, request.tools, options)
+        return self._neutral
 
     def _model_offers_call(self, prompt: str) -> bool:
         """`model`: whether the model's own odds of starting a further call beat ending."""
@@ -224,21 +258,34 @@ class Turn:
         lead = self.syntax.text_to_calls
         if text.strip() and lead and not text.endswith(lead):
             yield from self._take(lead, held=True)
+        before = self.output + self.pending
         chunks = yield from self._generate(self._tool_calls(tool_choice="required", parallel_tool_calls=False),
                                            held=True)
         calls = self._parse_pending().calls
-        if calls and calls[-1].complete and confident(chunks, self.policies.call_confidence):
+        verdict = self._judge_repaired(calls[-1] if calls else None, chunks, before)
+        if verdict is None:
             self.usage.rejected_tokens += self.engine.count_tokens(written)
             self.notes.append({"policy": "call_syntax", "action": "repaired",
                                "detail": f"{name} was called as {written.strip()[:120]!r}"})
             if not held:
                 yield from self._keep_pending()
             return
-        detail = (f"{name} written with confidence {math.exp(confidence(chunks)):.2g}; the model's text stays"
-                  if calls else f"{name} could not be written")
-        self._reject("call_syntax", "kept as text", detail, mark)
+        self._reject("call_syntax", "kept as text", f"{verdict}; the model's own text stays", mark)
         yield from self._take(written, held)
         yield from self._generate(self._text_constraint(), held=held)
+
+    def _judge_repaired(self, call: ParsedCall | None, chunks: list[Chunk], before: str) -> str | None:
+        """Why a repaired call is not kept (None: kept): the model chose to call, so only
+        values that are both guessed and unsupported make it text."""
+        if call is None or not call.complete:
+            return "the call could not be written"
+        if confident(chunks, self.policies.call_confidence):
+            return None
+        evidence = self._support(before, (self.output + self.pending)[len(before):])
+        if evidence is None or evidence >= self.policies.call_support:
+            return None
+        return (f"{call.name}({call.arguments}) was guessed (a token had probability "
+                f"{math.exp(confidence(chunks)):.2g}) and is not supported by the conversation ({evidence:.1f} nats)")
 
     def _reads_as_call(self, text: str) -> bool:
         """Whether the format's own parser reads a call in `text` (then it is no syntax of
