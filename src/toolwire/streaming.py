@@ -68,9 +68,14 @@ class StreamParser:
         self.text += delta
         return self._diff(self.format.parse(self.text, partial=True, tools=self.tools))
 
-    def finish(self) -> list[Event]:
-        """Parse the whole text one-shot and emit whatever is still owed."""
-        final = self.format.parse(self.text, partial=False, tools=self.tools)
+    def finish(self, *, cut: bool = False) -> list[Event]:
+        """Parse the whole text one-shot and emit whatever is still owed.
+
+        `cut`: the text was cut off (at `max_tokens`). When calls were already announced,
+        the result is then what the stream showed, the calls as far as they were written
+        (the last one's arguments may be unfinished, as with OpenAI's `finish_reason:
+        "length"`), rather than a one-shot parse that may read the whole text as content."""
+        final = self.format.parse(self.text, partial=cut and bool(self.ids), tools=self.tools)
         events = self._diff(final)
         for call, call_id in zip(final.calls, self.ids):
             call.id = call_id

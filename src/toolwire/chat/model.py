@@ -75,12 +75,19 @@ class ChatModel:
 
 
 def _chunks(turn: Turn, shape: ResponseShape, include_usage: bool) -> Iterator[dict[str, Any]]:
-    """The chunks of a streamed answer: the role, one per event, the finish reason, usage."""
-    yield shape.chunk({"role": "assistant", "content": ""})
+    """The chunks of a streamed answer: the role, one per event, the finish reason, usage.
+    The first chunk waits for the first event, so a request the engine refuses (a prompt
+    longer than the context) raises before anything is sent."""
+    events = turn.events()
     try:
-        for event in turn.events():
+        first = next(events, None)
+        yield shape.chunk({"role": "assistant", "content": ""})
+        if first is not None:
+            yield shape.chunk(shape.delta(first))
+        for event in events:
             yield shape.chunk(shape.delta(event))
     finally:
+        events.close()
         turn.close()
     yield from shape.final_chunks(turn.finish_reason, turn.usage if include_usage else None, turn.notes)
 

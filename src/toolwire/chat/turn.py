@@ -88,9 +88,10 @@ class Turn:
             yield from self._turn()
         finally:
             self.close()
-        yield from self.parser.finish()
+        cut = self._ended_by == "length"
+        yield from self.parser.finish(cut=cut)
         self.result = self.parser.result or ParsedMessage()
-        self.finish_reason = "tool_calls" if self.result.calls else ("length" if self._ended_by == "length" else "stop")
+        self.finish_reason = "length" if cut else ("tool_calls" if self.result.calls else "stop")
 
     def close(self) -> None:
         """Stop the generation under way (safe to call twice)."""
