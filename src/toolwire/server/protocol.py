@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Literal, Sequence, Union
+from typing import Annotated, Any, Literal, Sequence, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from toolwire.types import (
     FunctionCall,
@@ -38,26 +38,46 @@ __all__ = [
     "JsonSchemaFormat",
     "ModelCard",
     "ModelList",
+    "RequestBody",
     "ResponseFormat",
     "ResponseMessage",
+    "SamplerOptions",
     "StreamOptions",
     "Usage",
+    "by_type",
     "error_body",
+    "openai_error",
     "param_of",
+    "validation_message",
 ]
 
 
-class _Body(BaseModel):
+class RequestBody(BaseModel):
     """Request bodies ignore unknown fields, as OpenAI-compatible servers commonly do."""
 
     model_config = ConfigDict(extra="ignore")
 
 
-class StreamOptions(_Body):
+def by_type(*members: type[BaseModel], fallback: type[BaseModel], default: str | None = None) -> Any:
+    """A union of request models told apart by their `type` field (the values of its
+    Literal; `default` for a body without one). Any other type validates as `fallback`,
+    which refuses it with a message naming the type. Members are tagged by class name, which
+    `param_of` leaves out of field paths."""
+    tags = {value: member.__name__ for member in members for value in get_args(member.model_fields["type"].annotation)}
+
+    def tag(value: Any) -> str:
+        kind = value.get("type", default) if isinstance(value, dict) else getattr(value, "type", default)
+        return tags.get(kind, fallback.__name__) if isinstance(kind, str) else fallback.__name__
+
+    tagged = tuple(Annotated[member, Tag(member.__name__)] for member in (*members, fallback))
+    return Annotated[Union[tagged], Discriminator(tag)]  # type: ignore[valid-type]
+
+
+class StreamOptions(RequestBody):
     include_usage: bool = False
 
 
-class JsonSchemaFormat(_Body):
+class JsonSchemaFormat(RequestBody):
     name: str = "response"
     description: str | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
@@ -66,7 +86,7 @@ class JsonSchemaFormat(_Body):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
-class ResponseFormat(_Body):
+class ResponseFormat(RequestBody):
     """`{"type": "text"}`, `{"type": "json_object"}` or `{"type": "json_schema", "json_schema": {...}}`."""
 
     type: Literal["text", "json_object", "json_schema"] = "text"
@@ -79,7 +99,7 @@ class ResponseFormat(_Body):
         return self
 
 
-class FunctionCallChoice(_Body):
+class FunctionCallChoice(RequestBody):
     """The legacy `function_call: {"name": ...}`."""
 
     name: str = Field(min_length=1)
@@ -94,13 +114,11 @@ def _check_stop(value: Stop) -> Stop:
     return value
 
 
-class _Sampling(_Body):
-    """Sampling options shared by both endpoints, with OpenAI's ranges."""
+class SamplerOptions(RequestBody):
+    """The sampler's options, with OpenAI's ranges; shared by every chat-like endpoint."""
 
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, gt=0, le=1)
-    max_tokens: int | None = Field(default=None, ge=1)
-    stop: Stop = None
     seed: int | None = None
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
@@ -108,6 +126,17 @@ class _Sampling(_Body):
     top_k: int | None = Field(default=None, ge=0)
     min_p: float | None = Field(default=None, ge=0, le=1)
     repeat_penalty: float | None = Field(default=None, gt=0)
+
+    def given_sampling(self) -> dict[str, Any]:
+        """The sampler options this request set (the others keep the model's defaults)."""
+        return {key: getattr(self, key) for key in SamplerOptions.model_fields if getattr(self, key) is not None}
+
+
+class _Sampling(SamplerOptions):
+    """Options shared by the chat and text completion endpoints."""
+
+    max_tokens: int | None = Field(default=None, ge=1)
+    stop: Stop = None
     n: int = Field(default=1, description="Only 1 is supported.")
     user: str | None = None
     stream: bool = False
@@ -310,6 +339,15 @@ def error_body(message: str, *, type: str = "invalid_request_error", param: str 
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
+_ERROR_TYPES = {401: "invalid_request_error", 404: "invalid_request_error", 429: "rate_limit_error"}
+
+
+def openai_error(status: int, message: str, *, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    """The OpenAI error body for an HTTP status (4xx: the request, 5xx: the server)."""
+    return error_body(message, type="server_error" if status >= 500 else _ERROR_TYPES.get(status, "invalid_request_error"),
+                      param=param, code=code)
+
+
 _ROLE_TAGS = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _UNION_TAGS = ("str", "list[", "dict[", "literal[", "int", "float", "bool", "none", "function-")
 
@@ -338,3 +376,15 @@ def _is_tag(part: str, grandparent: Any) -> bool:
         return True
     lowered = part.lower()
     return lowered.startswith(_UNION_TAGS) or part[:1].isupper()
+
+
+def validation_message(errors: Sequence[Any]) -> tuple[str, str | None]:
+    """(message, field path) for pydantic's errors about a request body: the most specific
+    error, the one deepest in the body (a union's members each add one; the member the
+    body meant to be goes deepest), worded `field.path: what is wrong`."""
+    if not errors:
+        return "invalid request", None
+    deepest = max(errors, key=lambda error: len(error.get("loc", ())))
+    param = param_of(deepest.get("loc", ()))
+    message = str(deepest.get("msg", "invalid")).removeprefix("Value error, ")
+    return (f"{param}: {message}" if param else message), param
