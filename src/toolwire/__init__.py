@@ -7,11 +7,12 @@
     @toolwire.tool
     def get_weather(city: str) -> dict: ...
     toolwire.run("Weather in Paris?", tools=[get_weather])
+    toolwire.run("Convert 10 km to miles", tools=toolwire.mcp("python examples/mcp_server.py"))
 """
 
-from toolwire.agent import RunResult, Toolkit, arun, run, tool
+from toolwire.agent import RunResult, ToolError, Toolkit, arun, mcp, run, tool
 from toolwire.chat import ChatModel, load
-from toolwire.errors import ModelError, RequestError, SchemaError, TemplateError, ToolwireError
+from toolwire.errors import ModelError, RequestError, SchemaError, TemplateError, ToolSourceError, ToolwireError
 from toolwire.formats import FORMAT_NAMES, get_format
 from toolwire.models import DEFAULT_MODEL, MODELS
 
@@ -27,12 +28,15 @@ __all__ = [
     "RunResult",
     "SchemaError",
     "TemplateError",
+    "ToolError",
+    "ToolSourceError",
     "Toolkit",
     "ToolwireError",
     "__version__",
     "arun",
     "get_format",
     "load",
+    "mcp",
     "run",
     "tool",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ToolwireError", "RequestError", "SchemaError", "TemplateError", "ModelError"]
+__all__ = ["ToolwireError", "RequestError", "SchemaError", "TemplateError", "ModelError", "ToolSourceError"]
 
 
 class ToolwireError(Exception):
@@ -29,3 +29,7 @@ class TemplateError(ToolwireError):
 
 class ModelError(ToolwireError):
     """A model cannot be found, fetched, verified or loaded."""
+
+
+class ToolSourceError(ToolwireError):
+    """A tool source (an MCP server) cannot be started, reached or listed."""
