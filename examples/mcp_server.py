@@ -16,6 +16,7 @@ import time
 from typing import Literal
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 server = MCPServer("units-and-notes", instructions="Unit conversions and a notes list.")
 
@@ -33,7 +34,7 @@ def convert_length(value: float, from_unit: Length, to_unit: Length) -> str:
         from_unit: The unit it is given in.
         to_unit: The unit to convert it to.
     """
-    return f"{value:g} {from_unit} = {value * METRES[from_unit] / METRES[to_unit]:.4g} {to_unit}"
+    return f"{value:g} {from_unit} = {value * METRES[from_unit] / METRES[to_unit]:.6g} {to_unit}"
 
 
 @server.tool()
@@ -41,7 +42,7 @@ def convert_temperature(value: float, from_unit: Literal["C", "F", "K"], to_unit
     """Convert a temperature between Celsius (C), Fahrenheit (F) and Kelvin (K)."""
     celsius = {"C": value, "F": (value - 32) * 5 / 9, "K": value - 273.15}[from_unit]
     result = {"C": celsius, "F": celsius * 9 / 5 + 32, "K": celsius + 273.15}[to_unit]
-    return f"{value:g} {from_unit} = {result:.4g} {to_unit}"
+    return f"{value:g} {from_unit} = {result:.6g} {to_unit}"
 
 
 @server.tool()
@@ -60,6 +61,8 @@ def list_notes() -> str:
 @server.tool()
 def wait(seconds: float) -> str:
     """Wait a number of seconds, then answer (to try a client's timeouts)."""
+    if seconds < 0:
+        raise ToolError("seconds must be 0 or more")  # reported to the client as an isError result
     time.sleep(seconds)
     return f"waited {seconds:g} s"
 
