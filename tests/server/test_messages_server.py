@@ -93,6 +93,14 @@ def test_system_and_stop_sequences(client: anthropic.Anthropic) -> None:
     assert "e" not in "".join(block.text for block in message.content if block.type == "text")
 
 
+def test_count_tokens_counts_the_rendered_prompt(client: anthropic.Anthropic) -> None:
+    plain = client.messages.count_tokens(model="m", messages=ASK).input_tokens
+    with_tools = client.messages.count_tokens(model="m", messages=ASK, tools=[WEATHER, TIME]).input_tokens
+    message = client.messages.create(model="m", max_tokens=1, messages=ASK)
+    assert plain == message.usage.input_tokens + (message.usage.cache_read_input_tokens or 0)
+    assert with_tools > plain  # the tools are described in the prompt
+
+
 # -- errors ------------------------------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ from toolwire.engine.sampling import SamplingParams
 from toolwire.errors import RequestError
 from toolwire.server._admission import BearerAuth, Gate, QueueFull
 from toolwire.server.chat_completions import ChatCompletions
-from toolwire.server.messages import Messages, MessagesRequest, anthropic_error
+from toolwire.server.messages import CountTokensRequest, Messages, MessagesRequest, anthropic_error
 from toolwire.server.protocol import (
     ChatCompletion,
     ChatCompletionRequest,
@@ -47,13 +47,17 @@ __all__ = ["ChatModel", "create_app"]
 
 
 class ChatModel(Protocol):
-    """What the server needs of a model (`toolwire.chat`): a name, `chat` and its engine."""
+    """What the server needs of a model (`toolwire.chat`): a name, `chat`, `render` and
+    its engine."""
 
     name: str
     engine: Any
 
     def chat(self, messages: Any, **options: Any) -> Any:
         """A chat completion dict, or with `stream=True` an iterator of chunk dicts."""
+
+    def render(self, messages: Any, tools: Any = None) -> str:
+        """The prompt the model would see for `messages` and `tools`."""
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -131,6 +135,14 @@ def create_app(model: ChatModel, *, api_key: str | None = None, max_queue: int =
     async def messages(body: MessagesRequest, request: Request) -> Any:
         """Anthropic's Messages API (client tools); `stream: true` answers with its events."""
         return await answer(Messages(body), request)
+
+    @app.post("/v1/messages/count_tokens", responses=_ANTHROPIC_ERRORS)
+    async def count_tokens(body: CountTokensRequest) -> Any:
+        """Anthropic's token count: `{"input_tokens": n}`, the tokens of the prompt the
+        model would be given (its template, the tools described)."""
+        options = Messages(body).chat_options()
+        prompt = await anyio.to_thread.run_sync(lambda: model.render(options["messages"], options.get("tools")))
+        return {"input_tokens": await anyio.to_thread.run_sync(model.engine.count_tokens, prompt)}
 
     @app.post("/v1/completions", response_model=Completion, responses=_ERRORS)
     async def completions(body: CompletionRequest, request: Request) -> Any:

@@ -28,7 +28,7 @@ from toolwire.server.protocol import RequestBody, SamplerOptions, by_type
 from toolwire.server.sse import NamedEventFraming
 from toolwire.streaming import ArgumentsDelta, CallStart, ContentDelta, ReasoningDelta
 
-__all__ = ["Messages", "MessagesFraming", "MessagesRequest", "anthropic_error", "build_message"]
+__all__ = ["CountTokensRequest", "Messages", "MessagesFraming", "MessagesRequest", "anthropic_error", "build_message"]
 
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
                 404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error", 500: "api_error",
@@ -194,6 +194,12 @@ class MessagesRequest(SamplerOptions):
         return self
 
 
+class CountTokensRequest(MessagesRequest):
+    """`POST /v1/messages/count_tokens`: a Messages request without `max_tokens`."""
+
+    max_tokens: int | None = Field(default=None, ge=1)  # type: ignore[assignment]
+
+
 # -- request -> model.chat ---------------------------------------------------------------------
 
 _JOIN = "\n\n"
@@ -316,8 +322,9 @@ class Messages:
 
     def chat_options(self) -> dict[str, Any]:
         body = self.body
-        options: dict[str, Any] = {"messages": _chat_messages(body), "max_tokens": body.max_tokens,
-                                   **body.given_sampling()}
+        options: dict[str, Any] = {"messages": _chat_messages(body), **body.given_sampling()}
+        if body.max_tokens is not None:
+            options["max_tokens"] = body.max_tokens
         if body.tools is not None:
             for index, tool in enumerate(body.tools):
                 normalize_parameters(tool.input_schema, where=f"tools[{index}].input_schema")
