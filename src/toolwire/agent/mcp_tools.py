@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import shlex
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -33,6 +34,7 @@ from toolwire.types import FunctionDefinition
 __all__ = ["MCPTools", "mcp"]
 
 _CONNECTION_CLOSED = -32000  # JSON-RPC code the SDK raises once the server is gone
+logger = logging.getLogger("toolwire.agent")
 _STOP_SECONDS = 10.0  # the SDK closes stdin, waits, terminates, kills: about 6 s at worst
 
 
@@ -117,6 +119,8 @@ class MCPTools:
         except BaseException as error:  # reported to whoever waits for the session
             if not ready.done():
                 ready.set_exception(error)
+            else:  # a session that broke after it started: its calls have reported it
+                logger.debug("MCP session with %s ended: %r", self.label, error)
             if isinstance(error, asyncio.CancelledError):
                 raise
 

@@ -60,13 +60,11 @@ class ChatFraming:
 
 class NamedEventFraming:
     """`event: <type>` then `data: {json}` per event (the event's own `type`); nothing
-    after the last event. Subclasses say what an error event looks like."""
+    after the last event. A base for the APIs that frame events this way; each adds the
+    `error` event of its own shape."""
 
     def event(self, event: dict[str, Any]) -> bytes:
         return b"event: " + str(event["type"]).encode() + b"\n" + _data(event)
-
-    def error(self, message: str, *, server_error: bool, param: str | None = None, code: str | None = None) -> bytes:
-        raise NotImplementedError
 
     def end(self) -> bytes:
         return b""
