@@ -48,6 +48,11 @@ def test_string_input_with_instructions_and_options() -> None:
         "tool_choice": "required", "parallel_tool_calls": False, "max_tokens": 50, "temperature": 0.5}
 
 
+def test_tools_in_the_chat_completions_form_are_accepted() -> None:
+    nested = {"type": "function", "function": {k: v for k, v in WEATHER.items() if k != "type"}}
+    assert wire(input="x", tools=[nested]).chat_options()["tools"] == wire(input="x", tools=[WEATHER]).chat_options()["tools"]
+
+
 def test_items_become_chat_messages() -> None:
     items = [
         {"role": "user", "content": [{"type": "input_text", "text": "Weather in "}, {"type": "input_text", "text": "Paris?"}]},

@@ -129,11 +129,21 @@ InputItem = by_type(MessageItem, FunctionCallItem, FunctionCallOutputItem, Reaso
 
 
 class FunctionTool(RequestBody):
+    """A function tool, `{"type": "function", "name", "description", "parameters", "strict"}`
+    (the chat completions form, with the fields under `function`, is accepted too)."""
+
     type: str = Field(json_schema_extra={"enum": ["function"]})
     name: str = Field(min_length=1, max_length=256)
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten_chat_form(cls, value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("function"), dict) and "name" not in value:
+            return {"type": value.get("type"), **value["function"]}
+        return value
 
     @field_validator("type")
     @classmethod
