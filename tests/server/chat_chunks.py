@@ -9,7 +9,9 @@ from typing import Any
 ID = "chatcmpl-0123456789abcdef01234567"
 CREATED = 1_700_000_000
 MODEL = "smollm2-135m"
-USAGE = {"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52, "prompt_tokens_details": {"cached_tokens": 30}}
+USAGE = {"prompt_tokens": 40, "completion_tokens": 12, "total_tokens": 52, "prompt_tokens_details": {"cached_tokens": 30},
+         "completion_tokens_details": {"rejected_prediction_tokens": 0}}
+NOTES = {"notes": [{"kind": "schema_relaxed", "tool": "get_weather", "change": "dropped an empty enum"}]}
 
 
 def call(index: int, name: str, arguments: str) -> dict[str, Any]:
@@ -17,7 +19,7 @@ def call(index: int, name: str, arguments: str) -> dict[str, Any]:
 
 
 def completion(*, content: str | None = None, reasoning: str = "", calls: list[dict[str, Any]] | None = None,
-               finish_reason: str | None = None) -> dict[str, Any]:
+               finish_reason: str | None = None, notes: dict[str, Any] | None = None) -> dict[str, Any]:
     """What `model.chat(stream=False)` returns."""
     message: dict[str, Any] = {"role": "assistant", "content": content or None}
     if reasoning:
@@ -25,8 +27,11 @@ def completion(*, content: str | None = None, reasoning: str = "", calls: list[d
     if calls:
         message["tool_calls"] = calls
     reason = finish_reason or ("tool_calls" if calls else "stop")
-    return {"id": ID, "object": "chat.completion", "created": CREATED, "model": MODEL,
-            "choices": [{"index": 0, "message": message, "finish_reason": reason, "logprobs": None}], "usage": USAGE}
+    answer = {"id": ID, "object": "chat.completion", "created": CREATED, "model": MODEL,
+              "choices": [{"index": 0, "message": message, "finish_reason": reason, "logprobs": None}], "usage": USAGE}
+    if notes:
+        answer["toolwire"] = notes
+    return answer
 
 
 def chunks(answer: dict[str, Any]) -> list[dict[str, Any]]:
@@ -47,6 +52,8 @@ def chunks(answer: dict[str, Any]) -> list[dict[str, Any]]:
         out += [chunk({"tool_calls": [{"index": index, "function": {"arguments": char}}]})
                 for char in item["function"]["arguments"]]
     out.append(chunk({}, choice["finish_reason"]))
+    if answer.get("toolwire"):
+        out[-1]["toolwire"] = answer["toolwire"]
     out.append({**head, "choices": [], "usage": answer["usage"]})
     return out
 
@@ -59,6 +66,7 @@ ANSWERS = {
     "reasoning": completion(reasoning="The user wants weather.", content="Sunny.",
                             calls=[call(0, "get_weather", '{"city": "Oslo"}')]),
     "no_arguments": completion(calls=[call(0, "now", "{}")]),
+    "notes": completion(calls=[call(0, "get_weather", '{"city": "Lima"}')], notes=NOTES),
     "cut_off": completion(content="A long story that", finish_reason="length"),
     "empty": completion(),
 }

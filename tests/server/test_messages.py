@@ -84,6 +84,15 @@ def test_tool_use_and_tool_result_blocks_become_chat_messages() -> None:
     ]
 
 
+def test_thinking_effort_and_policy_settings() -> None:
+    thinking = wire(thinking={"type": "enabled", "budget_tokens": 2048}).chat_options()
+    assert thinking["thinking"] is True and thinking["policies"] == {"thinking_budget": 2048}
+    assert wire(thinking={"type": "disabled"}).chat_options()["thinking"] is False
+    assert "thinking" not in wire(thinking={"type": "adaptive"}).chat_options()
+    assert wire(output_config={"effort": "max"}).chat_options()["reasoning_effort"] == "high"
+    assert wire(toolwire={"constrained": False}).chat_options()["policies"] == {"constrained": False}
+
+
 def test_output_config_format_and_streaming_usage() -> None:
     schema = {"type": "object", "properties": {"answer": {"type": "string"}}}
     options = wire(output_config={"format": {"type": "json_schema", "schema": schema}}, stream=True).chat_options()
@@ -160,6 +169,7 @@ def test_content_blocks_and_stop_reasons() -> None:
     assert build_message(ANSWERS["cut_off"])["stop_reason"] == "max_tokens"
     assert build_message(ANSWERS["text"])["stop_reason"] == "end_turn"
     assert build_message(ANSWERS["no_arguments"])["content"][0]["input"] == {}
+    assert build_message(ANSWERS["notes"])["toolwire"] == ANSWERS["notes"]["toolwire"]
 
 
 # -- the stream --------------------------------------------------------------------------------
@@ -186,6 +196,8 @@ def fold(events: list[dict[str, Any]]) -> dict[str, Any]:
         elif event["type"] == "message_delta":
             message.update(event["delta"])
             message["usage"] = {**message["usage"], **event["usage"]}
+            if "toolwire" in event:
+                message["toolwire"] = event["toolwire"]
     return message
 
 

@@ -91,6 +91,16 @@ def test_named_tool_choice_and_json_schema_text_format() -> None:
     assert "response_format" not in wire(input="x", text={"format": {"type": "text"}}).chat_options()
 
 
+def test_reasoning_effort_and_policy_settings() -> None:
+    assert wire(input="x", reasoning={"effort": "high"}).chat_options()["reasoning_effort"] == "high"
+    assert wire(input="x", reasoning={"effort": "minimal"}).chat_options()["reasoning_effort"] == "low"
+    assert wire(input="x", reasoning={"effort": "none"}).chat_options()["thinking"] is False
+    assert wire(input="x", toolwire={"constrained": False}).chat_options()["policies"] == {"constrained": False}
+    with pytest.raises(RequestError) as caught:
+        wire(input="x", toolwire={"no_such_setting": 1}).chat_options()
+    assert caught.value.param.startswith("toolwire")
+
+
 def test_streaming_asks_for_usage() -> None:
     assert wire(input="x", stream=True).chat_options()["include_usage"] is True
 
@@ -194,6 +204,7 @@ def test_output_items() -> None:
     cut = build_response(ANSWERS["cut_off"], body)
     assert cut["status"] == "incomplete" and cut["incomplete_details"] == {"reason": "max_output_tokens"}
     assert build_response(ANSWERS["empty"], body)["output"] == []
+    assert build_response(ANSWERS["notes"], body)["toolwire"] == ANSWERS["notes"]["toolwire"]
 
 
 # -- the stream --------------------------------------------------------------------------------

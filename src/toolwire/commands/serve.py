@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from toolwire.commands._policies import add_policy_flags, policies_from_args
+
 __all__ = ["main", "register", "run"]
 
 
@@ -26,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
     parser.add_argument("--no-check", action="store_true",
                         help="skip the engine check (a few tokens decoded in a subprocess) before serving")
+    add_policy_flags(parser)
     parser.set_defaults(handler=run)
 
 
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         if not check.ok:
             print(f"toolwire: cannot serve: {check.diagnosis()}", file=sys.stderr, flush=True)
             return 1
-    model = load(str(path), format=args.format, n_ctx=args.ctx)
+    model = load(str(path), format=args.format, n_ctx=args.ctx, policies=policies_from_args(args))
     model.name = args.model
     model.engine.lltokenizer  # build the grammar tokenizer now, not in the first request
     app = create_app(model, api_key=args.api_key, max_queue=args.max_queue)

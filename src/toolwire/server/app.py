@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from toolwire.constrain import LarkConstraint
-from toolwire.engine.sampling import SamplingParams
+from toolwire.engine.sampling import SamplingParams, sampling_params
 from toolwire.errors import RequestError
 from toolwire.server._admission import BearerAuth, Gate, QueueFull
 from toolwire.server.chat_completions import ChatCompletions
@@ -177,7 +177,7 @@ def create_app(model: ChatModel, *, api_key: str | None = None, max_queue: int =
 
 
 def _sampling(body: CompletionRequest) -> SamplingParams:
-    return SamplingParams(max_tokens=body.max_tokens, stop=body.stops(), **body.given_sampling())
+    return sampling_params(max_tokens=body.max_tokens, **body.given_sampling())
 
 
 # -- streaming -------------------------------------------------------------------------------

@@ -30,8 +30,11 @@ def chat_options(body: ChatCompletionRequest) -> dict[str, Any]:
     options.update(body.given_sampling())
     if body.token_limit() is not None:
         options["max_tokens"] = body.token_limit()
-    if body.stops():
-        options["stop"] = list(body.stops())
+    options.update(body.policy_options())
+    if body.reasoning_effort is not None:
+        options["reasoning_effort"] = body.reasoning_effort
+    if body.thinking() is not None:
+        options["thinking"] = body.thinking()
     if body.stream:
         options["include_usage"] = body.include_usage()
     return options

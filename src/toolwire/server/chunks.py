@@ -30,6 +30,7 @@ class ChunkReader:
         self.calls: list[dict[str, Any]] = []
         self.finish_reason: str | None = None
         self.usage: dict[str, Any] | None = None
+        self.toolwire: dict[str, Any] | None = None  # toolwire's notes on the answer (a relaxed schema, ...)
 
     def feed(self, chunk: dict[str, Any]) -> list[Event]:
         """The events of one chunk (reasoning, content, call starts, argument pieces)."""
@@ -38,6 +39,8 @@ class ChunkReader:
         self.model = self.model or chunk.get("model", "")
         if chunk.get("usage"):
             self.usage = chunk["usage"]
+        if chunk.get("toolwire"):
+            self.toolwire = chunk["toolwire"]
         events: list[Event] = []
         for choice in chunk.get("choices") or []:
             delta = choice.get("delta") or {}
@@ -75,6 +78,10 @@ class ChunkReader:
             message["reasoning_content"] = self.reasoning
         if self.calls:
             message["tool_calls"] = self.calls
-        return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "message": message, "finish_reason": self.finish_reason, "logprobs": None}],
-                "usage": self.usage}
+        completion = {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
+                      "choices": [{"index": 0, "message": message, "finish_reason": self.finish_reason,
+                                   "logprobs": None}],
+                      "usage": self.usage}
+        if self.toolwire:
+            completion["toolwire"] = self.toolwire
+        return completion

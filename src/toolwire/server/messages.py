@@ -4,7 +4,7 @@ Request: `model`, `max_tokens` (required), `system`, `messages` with `text`, `to
 `tool_result` and `thinking` blocks, `tools` with `input_schema`, `tool_choice` (`auto`,
 `any` -> required, `tool` -> named, `none`; `disable_parallel_tool_use` -> one call at
 most), `stop_sequences`, `temperature` / `top_p` / `top_k`, `output_config.format`,
-`stream`. Answer: a `message` with `thinking`, `text` and `tool_use` content blocks and
+`thinking` and `output_config.effort` (for templates of reasoning models), `stream`. Answer: a `message` with `thinking`, `text` and `tool_use` content blocks and
 `stop_reason` `end_turn`, `max_tokens` or `tool_use`; streamed, Anthropic's events
 (`message_start`, `content_block_start` / `_delta` (`text_delta`, `input_json_delta`,
 `thinking_delta`) / `_stop`, `message_delta`, `message_stop`). Errors have Anthropic's
@@ -24,7 +24,7 @@ from pydantic import Field, field_validator, model_validator
 from toolwire.errors import RequestError
 from toolwire.schema.jsonschema import normalize_parameters
 from toolwire.server.chunks import ChunkReader
-from toolwire.server.protocol import RequestBody, SamplerOptions, by_type
+from toolwire.server.protocol import PolicySettings, RequestBody, SamplerOptions, by_type
 from toolwire.server.sse import NamedEventFraming
 from toolwire.streaming import ArgumentsDelta, CallStart, ContentDelta, ReasoningDelta
 
@@ -164,9 +164,15 @@ class OutputFormat(RequestBody):
 
 class OutputConfig(RequestBody):
     format: OutputFormat | None = None
+    effort: Literal["low", "medium", "high", "xhigh", "max"] | None = None
 
 
-class MessagesRequest(SamplerOptions):
+class ThinkingConfig(RequestBody):
+    type: Literal["enabled", "disabled", "adaptive"]
+    budget_tokens: int | None = Field(default=None, ge=0)
+
+
+class MessagesRequest(SamplerOptions, PolicySettings):
     """`POST /v1/messages`."""
 
     model: str = Field(min_length=1)
@@ -179,9 +185,9 @@ class MessagesRequest(SamplerOptions):
     stream: bool = False
     temperature: float | None = Field(default=None, ge=0, le=1)
     output_config: OutputConfig | None = None
+    thinking: ThinkingConfig | None = None
     # Accepted and ignored.
     metadata: dict[str, Any] | None = None
-    thinking: dict[str, Any] | None = None
     service_tier: str | None = None
 
     @model_validator(mode="after")
@@ -301,9 +307,12 @@ def build_message(completion: dict[str, Any]) -> dict[str, Any]:
     if message.get("content"):
         content.append(_text_block(message["content"]))
     content += [_tool_use_block(call) for call in message.get("tool_calls") or []]
-    return {**_head(completion["id"], completion["model"]), "content": content,
-            "stop_reason": _stop_reason(choice["finish_reason"]), "stop_sequence": None,
-            "usage": _usage(completion.get("usage"))}
+    answer = {**_head(completion["id"], completion["model"]), "content": content,
+              "stop_reason": _stop_reason(choice["finish_reason"]), "stop_sequence": None,
+              "usage": _usage(completion.get("usage"))}
+    if completion.get("toolwire"):
+        answer["toolwire"] = completion["toolwire"]  # toolwire's notes (a relaxed schema, ...)
+    return answer
 
 
 class MessagesFraming(NamedEventFraming):
@@ -343,6 +352,14 @@ class Messages:
             schema = body.output_config.format.schema_
             normalize_parameters(schema, where="output_config.format.schema")
             options["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
+        options.update(body.policy_options())
+        if body.thinking and body.thinking.type != "adaptive":
+            options["thinking"] = body.thinking.type == "enabled"
+            if body.thinking.budget_tokens is not None:  # the thinking block is closed after this many tokens
+                options["policies"] = {"thinking_budget": body.thinking.budget_tokens, **options.get("policies", {})}
+        if body.output_config and body.output_config.effort:
+            effort = body.output_config.effort
+            options["reasoning_effort"] = "high" if effort in ("xhigh", "max") else effort
         if body.stream:
             options["include_usage"] = True
         return options
@@ -412,6 +429,9 @@ def _message_events(chunks: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]
     if block is not None:
         yield {"type": "content_block_stop", "index": index}
     completion = reader.completion()
-    yield {"type": "message_delta", "delta": {"stop_reason": _stop_reason(reader.finish_reason), "stop_sequence": None},
-           "usage": _usage(completion["usage"])}
+    delta = {"type": "message_delta", "delta": {"stop_reason": _stop_reason(reader.finish_reason), "stop_sequence": None},
+             "usage": _usage(completion["usage"])}
+    if reader.toolwire:
+        delta["toolwire"] = reader.toolwire  # toolwire's notes, as the non-streamed message has them
+    yield delta
     yield {"type": "message_stop"}

@@ -11,7 +11,11 @@ import time
 import uuid
 from typing import Annotated, Any, Literal, Sequence, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, create_model, field_validator, model_validator
+from pydantic.fields import FieldInfo
+
+from toolwire.chat.policies import parse_policies
+from toolwire.engine.sampling import SamplingParams
 
 from toolwire.types import (
     FunctionCall,
@@ -38,6 +42,7 @@ __all__ = [
     "JsonSchemaFormat",
     "ModelCard",
     "ModelList",
+    "PolicySettings",
     "RequestBody",
     "ResponseFormat",
     "ResponseMessage",
@@ -114,28 +119,30 @@ def _check_stop(value: Stop) -> Stop:
     return value
 
 
-class SamplerOptions(RequestBody):
-    """The sampler's options, with OpenAI's ranges; shared by every chat-like endpoint."""
+def _optional(model: type[BaseModel], *, skip: tuple[str, ...]) -> dict[str, Any]:
+    """`model`'s fields with their ranges, each optional (None when not given)."""
+    return {name: (info.annotation | None, FieldInfo.merge_field_infos(info, default=None))  # type: ignore[operator]
+            for name, info in model.model_fields.items() if name not in skip}
 
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, gt=0, le=1)
-    seed: int | None = None
-    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
-    # llama.cpp-style extras; OpenAI clients pass them through `extra_body`.
-    top_k: int | None = Field(default=None, ge=0)
-    min_p: float | None = Field(default=None, ge=0, le=1)
-    repeat_penalty: float | None = Field(default=None, gt=0)
+
+_SamplerFields = create_model("_SamplerFields", __base__=RequestBody,
+                              **_optional(SamplingParams, skip=("stop", "max_tokens")))
+
+
+class SamplerOptions(_SamplerFields):  # type: ignore[misc,valid-type]
+    """`SamplingParams`' options but the token limit and stop strings (which each API names
+    its own way), with their ranges, all optional: the base of every chat-like request."""
 
     def given_sampling(self) -> dict[str, Any]:
-        """The sampler options this request set (the others keep the model's defaults)."""
-        return {key: getattr(self, key) for key in SamplerOptions.model_fields if getattr(self, key) is not None}
+        """The sampler options this request set (the others take the model's defaults)."""
+        return {name: getattr(self, name) for name in _SamplerFields.model_fields if getattr(self, name) is not None}
 
 
 class _Sampling(SamplerOptions):
-    """Options shared by the chat and text completion endpoints."""
+    """Sampling options shared by the chat and text completion endpoints: OpenAI's
+    `max_tokens` and `stop` (a string or up to 4) over `SamplerOptions`."""
 
-    max_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = SamplingParams.model_fields["max_tokens"]  # type: ignore[assignment]
     stop: Stop = None
     n: int = Field(default=1, description="Only 1 is supported.")
     user: str | None = None
@@ -164,8 +171,31 @@ class _Sampling(SamplerOptions):
     def include_usage(self) -> bool:
         return bool(self.stream_options and self.stream_options.include_usage)
 
+    def given_sampling(self) -> dict[str, Any]:
+        """The sampling options this request set (others take the model's defaults), with
+        `stop` but not the token limit."""
+        given = super().given_sampling()
+        if self.stops():
+            given["stop"] = self.stops()
+        return given
 
-class ChatCompletionRequest(_Sampling):
+
+class PolicySettings(RequestBody):
+    """toolwire's own body object, `toolwire`: the policy settings of one request."""
+
+    toolwire: dict[str, Any] | None = Field(
+        default=None, description="toolwire's policy settings for this request (see the README); other servers ignore it.")
+
+    def policy_options(self) -> dict[str, Any]:
+        """`model.chat`'s `policies` for this request (none when not given); a bad setting
+        is a RequestError naming `toolwire.<setting>`."""
+        if self.toolwire is None:
+            return {}
+        parse_policies(self.toolwire, field="toolwire")
+        return {"policies": self.toolwire}  # over the model's (server-wide) defaults
+
+
+class ChatCompletionRequest(_Sampling, PolicySettings):
     """`POST /v1/chat/completions`."""
 
     model: str | None = None
@@ -177,6 +207,9 @@ class ChatCompletionRequest(_Sampling):
     function_call: Union[Literal["none", "auto"], FunctionCallChoice, None] = None
     response_format: ResponseFormat | None = None
     max_completion_tokens: int | None = Field(default=None, ge=1)
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    chat_template_kwargs: dict[str, Any] | None = Field(
+        default=None, description="Template switches, as vLLM takes them: `enable_thinking` (or `thinking`).")
     # Accepted and ignored.
     store: bool | None = None
     metadata: dict[str, str] | None = None
@@ -203,6 +236,14 @@ class ChatCompletionRequest(_Sampling):
     def token_limit(self) -> int | None:
         """`max_completion_tokens`, else `max_tokens`."""
         return self.max_completion_tokens or self.max_tokens
+
+    def thinking(self) -> bool | None:
+        """Thinking on or off, from `chat_template_kwargs` (None: the template's default)."""
+        kwargs = self.chat_template_kwargs or {}
+        for key in ("enable_thinking", "thinking"):
+            if isinstance(kwargs.get(key), bool):
+                return kwargs[key]
+        return None
 
 
 class CompletionRequest(_Sampling):

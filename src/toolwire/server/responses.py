@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException
 from toolwire.errors import RequestError
 from toolwire.schema.jsonschema import normalize_parameters
 from toolwire.server.chunks import ChunkReader
-from toolwire.server.protocol import RequestBody, SamplerOptions, by_type
+from toolwire.server.protocol import PolicySettings, RequestBody, SamplerOptions, by_type
 from toolwire.server.sse import NamedEventFraming
 from toolwire.streaming import ArgumentsDelta, CallStart, ContentDelta, ReasoningDelta
 
@@ -184,7 +184,12 @@ class TextConfig(RequestBody):
     format: TextFormat | None = None
 
 
-class ResponsesRequest(SamplerOptions):
+class Reasoning(RequestBody):
+    effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
+    summary: str | None = None
+
+
+class ResponsesRequest(SamplerOptions, PolicySettings):
     """`POST /v1/responses`."""
 
     model: str | None = None
@@ -200,8 +205,8 @@ class ResponsesRequest(SamplerOptions):
     stream: bool = False
     metadata: dict[str, str] | None = None
     user: str | None = None
-    # Accepted and ignored: the model has no hosted tools, logprobs or effort levels.
-    reasoning: dict[str, Any] | None = None
+    reasoning: Reasoning | None = None
+    # Accepted and ignored: the model has no hosted tools or logprobs.
     include: list[str] | None = None
     truncation: Literal["auto", "disabled"] | None = None
     service_tier: str | None = None
@@ -272,6 +277,17 @@ def _response_format(text: TextConfig | None) -> dict[str, Any] | None:
     return {"type": "json_schema", "json_schema": {key: value for key, value in spec.items() if value is not None}}
 
 
+def _reasoning_options(reasoning: Reasoning | None) -> dict[str, Any]:
+    """`reasoning.effort` for templates of reasoning models: `none` turns thinking off;
+    the others map onto `low` / `medium` / `high`."""
+    effort = reasoning.effort if reasoning else None
+    if effort is None:
+        return {}
+    if effort == "none":
+        return {"thinking": False}
+    return {"reasoning_effort": {"minimal": "low", "xhigh": "high"}.get(effort, effort)}
+
+
 # -- model.chat -> response --------------------------------------------------------------------
 
 
@@ -337,7 +353,8 @@ def _skeleton(body: ResponsesRequest, ids: _Ids, created: int, model: str) -> di
         "background": False, "error": None, "incomplete_details": None, "instructions": body.instructions,
         "max_output_tokens": body.max_output_tokens, "max_tool_calls": body.max_tool_calls, "model": model,
         "output": [], "parallel_tool_calls": body.parallel_tool_calls is not False,
-        "previous_response_id": body.previous_response_id, "reasoning": {"effort": None, "summary": None},
+        "previous_response_id": body.previous_response_id,
+        "reasoning": {"effort": body.reasoning.effort if body.reasoning else None, "summary": None},
         "store": body.store is not False, "temperature": body.temperature, "top_p": body.top_p,
         "text": {"format": shown},
         "tool_choice": (choice.model_dump() if isinstance(choice, FunctionChoice) else choice) or "auto",
@@ -364,6 +381,8 @@ def build_response(completion: dict[str, Any], body: ResponsesRequest) -> dict[s
                     incomplete_details={"reason": "max_output_tokens"} if incomplete else None)
     if not incomplete:
         response["completed_at"] = int(time.time())
+    if completion.get("toolwire"):
+        response["toolwire"] = completion["toolwire"]  # toolwire's notes (a relaxed schema, ...)
     return response
 
 
@@ -455,6 +474,7 @@ class Responses:
             options["response_format"] = response_format
         if body.max_output_tokens is not None:
             options["max_tokens"] = body.max_output_tokens
+        options.update(_reasoning_options(body.reasoning), **body.policy_options())
         if body.stream:
             options["include_usage"] = True
         return options
