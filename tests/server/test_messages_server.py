@@ -37,7 +37,9 @@ def tool_uses(message: Any) -> list[Any]:
 
 
 def without_ids(message: Any) -> dict[str, Any]:
-    data = message.model_dump(exclude_none=True, exclude={"id", "usage"})
+    """The message but its ids, usage and toolwire's notes (which the SDK's stream
+    accumulator does not carry; compared apart)."""
+    data = message.model_dump(exclude_none=True, exclude={"id", "usage", "toolwire"})
     for block in data["content"]:
         block.pop("id", None)
     return data
@@ -62,9 +64,12 @@ def test_streamed_events_rebuild_the_non_streamed_message(client: anthropic.Anth
                                "messages": [{"role": "user", "content": "Weather in Paris? And the time in Asia/Tokyo?"}]}
     plain = client.messages.create(**request)
     with client.messages.stream(**request) as stream:
-        kinds = [event.type for event in stream]
+        events = list(stream)
         final = stream.get_final_message()
+    kinds = [event.type for event in events]
     assert kinds[0] == "message_start" and kinds[-1] == "message_stop" and "message_delta" in kinds
+    (delta,) = [event for event in events if event.type == "message_delta"]
+    assert getattr(delta, "toolwire", None) == getattr(plain, "toolwire", None)  # toolwire's notes, if any
     assert kinds.count("content_block_start") == kinds.count("content_block_stop") == len(final.content)
     tool_uses(final)
     assert final.stop_reason == "tool_use"

@@ -4,7 +4,8 @@ Request: `model`, `max_tokens` (required), `system`, `messages` with `text`, `to
 `tool_result` and `thinking` blocks, `tools` with `input_schema`, `tool_choice` (`auto`,
 `any` -> required, `tool` -> named, `none`; `disable_parallel_tool_use` -> one call at
 most), `stop_sequences`, `temperature` / `top_p` / `top_k`, `output_config.format`,
-`thinking` and `output_config.effort` (for templates of reasoning models), `stream`. Answer: a `message` with `thinking`, `text` and `tool_use` content blocks and
+`thinking` and `output_config.effort` (for templates of reasoning models), `stream`.
+Answer: a `message` with `thinking`, `text` and `tool_use` content blocks and
 `stop_reason` `end_turn`, `max_tokens` or `tool_use`; streamed, Anthropic's events
 (`message_start`, `content_block_start` / `_delta` (`text_delta`, `input_json_delta`,
 `thinking_delta`) / `_stop`, `message_delta`, `message_stop`). Errors have Anthropic's
