@@ -3,6 +3,7 @@
     import toolwire
     model = toolwire.load()                       # the embedded default model
     model.chat(messages, tools=tools)             # an OpenAI chat.completion dict
+    toolwire.connect("http://127.0.0.1:8080", kind="llama.cpp")   # generate on a server
 
     @toolwire.tool
     def get_weather(city: str) -> dict: ...
@@ -12,8 +13,10 @@
 
 from toolwire.agent import RunResult, ToolError, Toolkit, arun, mcp, run, tool
 from toolwire.chat import ChatModel, load
-from toolwire.errors import ModelError, RequestError, SchemaError, TemplateError, ToolSourceError, ToolwireError
+from toolwire.errors import (
+    ModelError, RequestError, SchemaError, TemplateError, ToolSourceError, ToolwireError, UpstreamError)
 from toolwire.formats import FORMAT_NAMES, get_format
+from toolwire.gateway import connect
 from toolwire.models import DEFAULT_MODEL, MODELS
 
 __version__ = "0.1.0"
@@ -32,8 +35,10 @@ __all__ = [
     "ToolSourceError",
     "Toolkit",
     "ToolwireError",
+    "UpstreamError",
     "__version__",
     "arun",
+    "connect",
     "get_format",
     "load",
     "mcp",

@@ -2,11 +2,13 @@
 completions, OpenAI's Responses API and Anthropic's Messages API.
 
 The server knows APIs, not wire formats. Every chat-like endpoint runs one pipeline
-(`_answer`): its API module (`chat_completions.py`, `responses.py`, `messages.py`)
+(`answer`): its API module (`chat_completions.py`, `responses.py`, `messages.py`)
 validates the request and translates it into `model.chat` keyword arguments; the request
 is admitted (`_admission.py`), `model.chat` runs in a worker thread, and its answer is
 translated back into the API's response or stream events (`sse.py`). Raw prompts go to
-`model.engine.generate`. Errors are 4xx in the error shape of the API the path belongs to.
+`model.engine.generate`. Errors are 4xx in the error shape of the API the path belongs to;
+with a remote engine, an upstream's refusal keeps its 4xx and message, and an upstream
+that fails or cannot be reached is a 502 (504 when it times out).
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from toolwire.constrain import LarkConstraint
+from toolwire.engine.base import ConstraintUnsupported
 from toolwire.engine.sampling import SamplingParams, sampling_params
-from toolwire.errors import RequestError
+from toolwire.errors import RequestError, UpstreamError
 from toolwire.server._admission import BearerAuth, Gate, QueueFull
 from toolwire.server.chat_completions import ChatCompletions
 from toolwire.server.messages import CountTokensRequest, Messages, MessagesRequest, anthropic_error
@@ -36,6 +39,8 @@ from toolwire.server.protocol import (
     ErrorResponse,
     ModelCard,
     ModelList,
+    TokenizeRequest,
+    TokenizeResponse,
     openai_error,
     validation_message,
 )
@@ -79,13 +84,14 @@ def error_shape(path: str) -> ErrorShape:
     return anthropic_error if path == "/v1/messages" or path.startswith("/v1/messages/") else openai_error
 
 
-def create_app(model: ChatModel, *, api_key: str | None = None, max_queue: int = 8) -> FastAPI:
+def create_app(model: ChatModel, *, api_key: str | None = None, max_queue: int = 8, concurrency: int = 1) -> FastAPI:
     """The server for `model`. With `api_key`, every route but `/health` needs
-    `Authorization: Bearer <api_key>` or `x-api-key: <api_key>`; more than `max_queue`
-    waiting requests get 429."""
+    `Authorization: Bearer <api_key>` or `x-api-key: <api_key>`; `concurrency` generations
+    run at once (more than one only for an engine that batches, such as a remote one); more
+    than `max_queue` waiting requests get 429."""
     app = FastAPI(title="toolwire", version="0.1.0",
                   description="OpenAI- and Anthropic-compatible function calling for local GGUF models.")
-    gate = Gate(max_queue)
+    gate = Gate(max_queue, concurrency)
     store = ResponseStore()
     app.state.gate = gate
     app.state.model = model
@@ -118,7 +124,15 @@ def create_app(model: ChatModel, *, api_key: str | None = None, max_queue: int =
 
     @app.get("/v1/models", response_model=ModelList, responses=_ERRORS)
     async def models() -> ModelList:
-        return ModelList(data=[ModelCard(id=name)])
+        return ModelList(data=[ModelCard(id=name, max_model_len=getattr(model.engine, "n_ctx", None))])
+
+    @app.post("/tokenize", response_model=TokenizeResponse, responses=_ERRORS)
+    async def tokenize(body: TokenizeRequest) -> TokenizeResponse:
+        """The model's tokens of a text, special-token texts parsed as tokens (the shape of
+        vLLM's and SGLang's `/tokenize`, so that a gateway can put toolwire upstream)."""
+        tokens = await anyio.to_thread.run_sync(
+            lambda: model.engine.tokenize(body.prompt, add_special=body.add_special_tokens))
+        return TokenizeResponse(tokens=tokens, count=len(tokens), max_model_len=model.engine.n_ctx)
 
     @app.post("/v1/chat/completions", response_model=ChatCompletion, responses=_ERRORS)
     async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
@@ -221,6 +235,14 @@ def _install_error_handlers(app: FastAPI) -> None:
             return _error(request, 400, "the request body is not valid JSON")
         message, param = validation_message(exc.errors())
         return _error(request, 400, message, param=param)
+
+    @app.exception_handler(UpstreamError)
+    async def upstream_error(request: Request, exc: UpstreamError) -> JSONResponse:
+        return _error(request, exc.status, exc.message)
+
+    @app.exception_handler(ConstraintUnsupported)
+    async def constraint_unsupported(request: Request, exc: ConstraintUnsupported) -> JSONResponse:
+        return _error(request, 400, str(exc), param="grammar")
 
     @app.exception_handler(QueueFull)
     async def queue_full(request: Request, exc: QueueFull) -> JSONResponse:

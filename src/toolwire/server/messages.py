@@ -33,7 +33,7 @@ __all__ = ["CountTokensRequest", "Messages", "MessagesFraming", "MessagesRequest
 
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
                 404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error", 500: "api_error",
-                529: "overloaded_error"}
+                504: "timeout_error", 529: "overloaded_error"}
 
 
 def anthropic_error(status: int, message: str, *, param: str | None = None, code: str | None = None) -> dict[str, Any]:
@@ -319,8 +319,8 @@ def build_message(completion: dict[str, Any]) -> dict[str, Any]:
 class MessagesFraming(NamedEventFraming):
     """Anthropic events are named by their type; an error is an `error` event."""
 
-    def error(self, message: str, *, server_error: bool, param: str | None = None, code: str | None = None) -> bytes:
-        return self.event(anthropic_error(500 if server_error else 400, message))
+    def error(self, status: int, message: str, *, param: str | None = None, code: str | None = None) -> bytes:
+        return self.event(anthropic_error(status, message))
 
 
 class Messages:

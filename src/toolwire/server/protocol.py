@@ -48,6 +48,8 @@ __all__ = [
     "ResponseMessage",
     "SamplerOptions",
     "StreamOptions",
+    "TokenizeRequest",
+    "TokenizeResponse",
     "Usage",
     "by_type",
     "error_body",
@@ -356,6 +358,21 @@ class ModelCard(BaseModel):
     object: Literal["model"] = "model"
     created: int = 0
     owned_by: str = "toolwire"
+    max_model_len: int | None = Field(default=None, description="The context size in tokens.")
+
+
+class TokenizeRequest(RequestBody):
+    """`POST /tokenize` (vLLM's and SGLang's shape): the model's tokens of `prompt`."""
+
+    model: str | None = None
+    prompt: str
+    add_special_tokens: bool = True
+
+
+class TokenizeResponse(BaseModel):
+    tokens: list[int]
+    count: int
+    max_model_len: int
 
 
 class ModelList(BaseModel):
@@ -380,13 +397,15 @@ def error_body(message: str, *, type: str = "invalid_request_error", param: str 
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
-_ERROR_TYPES = {401: "invalid_request_error", 404: "invalid_request_error", 429: "rate_limit_error"}
+_ERROR_TYPES = {401: "invalid_request_error", 404: "invalid_request_error", 429: "rate_limit_error",
+                502: "upstream_error", 504: "upstream_error"}
 
 
 def openai_error(status: int, message: str, *, param: str | None = None, code: str | None = None) -> dict[str, Any]:
-    """The OpenAI error body for an HTTP status (4xx: the request, 5xx: the server)."""
-    return error_body(message, type="server_error" if status >= 500 else _ERROR_TYPES.get(status, "invalid_request_error"),
-                      param=param, code=code)
+    """The OpenAI error body for an HTTP status (4xx: the request; 5xx: the server, or the
+    upstream engine server a gateway sends generations to)."""
+    kind = _ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    return error_body(message, type=kind, param=param, code=code)
 
 
 _ROLE_TAGS = frozenset({"system", "developer", "user", "assistant", "tool", "function"})

@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException
 from toolwire.errors import RequestError
 from toolwire.schema.jsonschema import normalize_parameters
 from toolwire.server.chunks import ChunkReader
-from toolwire.server.protocol import PolicySettings, RequestBody, SamplerOptions, by_type
+from toolwire.server.protocol import PolicySettings, RequestBody, SamplerOptions, by_type, openai_error
 from toolwire.server.sse import NamedEventFraming
 from toolwire.streaming import ArgumentsDelta, CallStart, ContentDelta, ReasoningDelta
 
@@ -429,10 +429,11 @@ class ResponsesFraming(NamedEventFraming):
         self.sequence = event.get("sequence_number", self.sequence)
         return super().event(event)
 
-    def error(self, message: str, *, server_error: bool, param: str | None = None, code: str | None = None) -> bytes:
+    def error(self, status: int, message: str, *, param: str | None = None, code: str | None = None) -> bytes:
         self.sequence += 1
-        return super().event({"type": "error", "code": code or ("server_error" if server_error else "invalid_request_error"),
-                              "message": message, "param": param, "sequence_number": self.sequence})
+        kind = openai_error(status, message)["error"]["type"]
+        return super().event({"type": "error", "code": code or kind, "message": message, "param": param,
+                              "sequence_number": self.sequence})
 
 
 class Responses:

@@ -17,9 +17,9 @@ import anyio
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
-from toolwire.errors import RequestError
+from toolwire.errors import RequestError, UpstreamError
 from toolwire.server._admission import Gate
-from toolwire.server.protocol import error_body
+from toolwire.server.protocol import openai_error
 
 __all__ = ["ChatFraming", "END", "NamedEventFraming", "SseFraming", "Stream", "open_stream", "sse_response"]
 
@@ -34,8 +34,9 @@ class SseFraming(Protocol):
 
     def event(self, event: dict[str, Any]) -> bytes: ...
 
-    def error(self, message: str, *, server_error: bool, param: str | None = None, code: str | None = None) -> bytes:
-        """An error event (`server_error`: the generation failed, else the request was bad)."""
+    def error(self, status: int, message: str, *, param: str | None = None, code: str | None = None) -> bytes:
+        """An error event, of the kind the HTTP `status` would have said had the headers
+        not been sent yet (400: a bad request, 500: the generation failed, 502: upstream)."""
 
     def end(self) -> bytes: ...
 
@@ -50,9 +51,8 @@ class ChatFraming:
     def event(self, event: dict[str, Any]) -> bytes:
         return _data(event)
 
-    def error(self, message: str, *, server_error: bool, param: str | None = None, code: str | None = None) -> bytes:
-        return _data(error_body(message, type="server_error" if server_error else "invalid_request_error",
-                                param=param, code=code))
+    def error(self, status: int, message: str, *, param: str | None = None, code: str | None = None) -> bytes:
+        return _data(openai_error(status, message, param=param, code=code))
 
     def end(self) -> bytes:
         return b"data: [DONE]\n\n"
@@ -133,10 +133,12 @@ def sse_response(stream: Stream, request: Request, gate: Gate, framing: SseFrami
                     return
             yield framing.end()
         except RequestError as exc:
-            yield framing.error(exc.message, server_error=False, param=exc.param, code=exc.code)
+            yield framing.error(400, exc.message, param=exc.param, code=exc.code)
+        except UpstreamError as exc:
+            yield framing.error(exc.status, exc.message)
         except Exception as exc:  # headers are sent: the error can only be reported in the stream
             logger.exception("generation failed mid-stream")
-            yield framing.error(f"generation failed: {exc}", server_error=True)
+            yield framing.error(500, f"generation failed: {exc}")
         finally:
             stream.close()
             gate.release()
