@@ -8,11 +8,13 @@
     @toolwire.tool
     def get_weather(city: str) -> dict: ...
     toolwire.run("Weather in Paris?", tools=[get_weather])
+    toolwire.run("Convert 10 km to miles", tools=toolwire.mcp("python examples/mcp_server.py"))
 """
 
-from toolwire.agent import RunResult, Toolkit, arun, run, tool
+from toolwire.agent import RunResult, ToolError, Toolkit, arun, mcp, run, tool
 from toolwire.chat import ChatModel, load
-from toolwire.errors import ModelError, RequestError, SchemaError, TemplateError, ToolwireError, UpstreamError
+from toolwire.errors import (
+    ModelError, RequestError, SchemaError, TemplateError, ToolSourceError, ToolwireError, UpstreamError)
 from toolwire.formats import FORMAT_NAMES, get_format
 from toolwire.gateway import connect
 from toolwire.models import DEFAULT_MODEL, MODELS
@@ -29,6 +31,8 @@ __all__ = [
     "RunResult",
     "SchemaError",
     "TemplateError",
+    "ToolError",
+    "ToolSourceError",
     "Toolkit",
     "ToolwireError",
     "UpstreamError",
@@ -37,6 +41,7 @@ __all__ = [
     "connect",
     "get_format",
     "load",
+    "mcp",
     "run",
     "tool",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ToolwireError", "RequestError", "SchemaError", "TemplateError", "ModelError", "UpstreamError"]
+__all__ = ["ToolwireError", "RequestError", "SchemaError", "TemplateError", "ModelError", "UpstreamError", "ToolSourceError"]
 
 
 class ToolwireError(Exception):
@@ -41,3 +41,7 @@ class UpstreamError(ToolwireError):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+class ToolSourceError(ToolwireError):
+    """A tool source (an MCP server) cannot be started, reached or listed."""

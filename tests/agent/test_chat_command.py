@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import os
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -85,5 +89,25 @@ def test_parser() -> None:
     assert (args.tools, args.base_url, args.confirm, args.max_steps, args.model, args.tool_choice) == (
         ["a:b", "c"], "http://x/v1", True, 3, None, "required")
     assert callable(args.handler)
-    with pytest.raises(SystemExit):
-        parser.parse_args(["chat"])  # --tools is required
+    mcp_args = parser.parse_args(["chat", "--mcp", "python server.py", "--mcp", "http://x/mcp", "--mcp-timeout", "5"])
+    assert (mcp_args.tools, mcp_args.mcp, mcp_args.mcp_timeout) == (None, ["python server.py", "http://x/mcp"], 5.0)
+    with pytest.raises(RequestError, match="give tools"):
+        args.handler(parser.parse_args(["chat"]))
+
+
+@pytest.mark.model
+@pytest.mark.timeout(300)
+def test_chat_with_an_mcp_server_end_to_end() -> None:
+    """`toolwire chat --mcp` in a subprocess: SmolLM2 calls the example server's tool and
+    the server's answer is shown; the server is stopped when the chat ends."""
+    server = f"{shlex.quote(sys.executable)} {shlex.quote(str(EXAMPLES / 'mcp_server.py'))}"
+    command = [sys.executable, "-m", "toolwire.cli", "chat", "--mcp", server, "--model", "smollm2-135m",
+               "--tool-choice", "required", "--max-steps", "2", "--max-tokens", "48"]
+    done = subprocess.run(command, input="Convert 10 km to miles\n/exit\n", capture_output=True, text=True, timeout=280,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr
+    assert "convert_length" in done.stdout and "crash" in done.stdout  # the listed tools
+    calls = [line for line in done.stdout.splitlines() if "→ " in line]
+    results = [line for line in done.stdout.splitlines() if "← " in line]
+    assert calls and results, done.stdout
+    assert results[0].split("← ", 1)[1].startswith(calls[0].split("→ ", 1)[1].split("(", 1)[0] + ": ")

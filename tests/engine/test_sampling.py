@@ -29,6 +29,12 @@ def test_seed_makes_sampling_repeatable() -> None:
     assert len(set(draws_a)) > 1
 
 
+def test_negative_seeds_are_seeds_too() -> None:
+    params = SamplingParams(temperature=1.0, seed=-20977063)  # a 500 found by fuzzing /v1/responses
+    draws = [[s.sample(logits()) for _ in range(20)] for s in (Sampler(params), Sampler(params))]
+    assert draws[0] == draws[1] and len(set(draws[0])) > 1
+
+
 def test_top_k_one_is_greedy() -> None:
     sampler = Sampler(SamplingParams(temperature=1.5, top_k=1, seed=1))
     assert {sampler.sample(logits()) for _ in range(20)} == {1}

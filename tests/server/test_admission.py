@@ -6,6 +6,7 @@ import threading
 import time
 from typing import Iterator
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -41,6 +42,19 @@ def test_right_key_and_open_health(guarded: Server) -> None:
     assert httpx.get(guarded.base_url + "/health", timeout=10).status_code == 200
 
 
+def test_anthropic_clients_send_the_key_as_x_api_key(guarded: Server) -> None:
+    ask = {"model": "m", "max_tokens": 2, "messages": [{"role": "user", "content": "Hi"}]}
+    client = anthropic.Anthropic(base_url=guarded.base_url, api_key=KEY, max_retries=0)
+    assert client.messages.create(**ask).type == "message"
+    wrong = anthropic.Anthropic(base_url=guarded.base_url, api_key="wrong", max_retries=0)
+    with pytest.raises(anthropic.AuthenticationError) as caught:
+        wrong.messages.create(**ask)
+    assert caught.value.body["error"]["type"] == "authentication_error"  # type: ignore[index]
+    response = httpx.post(guarded.v1 + "/responses", json={"input": "Hi", "max_output_tokens": 2},
+                          headers={"x-api-key": KEY}, timeout=60)
+    assert response.status_code == 200 and response.json()["object"] == "response"
+
+
 def test_queue_full_is_429_with_retry_after(guarded: Server) -> None:
     """One generation runs, one waits; the third request is turned away at once."""
     stop = threading.Event()
@@ -64,6 +78,9 @@ def test_queue_full_is_429_with_retry_after(guarded: Server) -> None:
         assert response.status_code == 429
         assert int(response.headers["retry-after"]) >= 1
         assert response.json()["error"]["code"] == "rate_limit_exceeded"
+        messages = httpx.post(guarded.v1 + "/messages", headers={"x-api-key": KEY}, timeout=10,
+                              json={"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "Hi"}]})
+        assert messages.status_code == 429 and messages.json()["error"]["type"] == "rate_limit_error"
     finally:
         stop.set()
         for thread in holders:

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 import toolwire.server
-from toolwire.server.app import chat_options
+from toolwire.server.chat_completions import chat_options
 from toolwire.server.protocol import ChatCompletionRequest, CompletionRequest, param_of
 
 USER = [{"role": "user", "content": "hi"}]

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 from toolwire.agent.backends import resolve_backend
-from toolwire.agent.registry import ToolFunction, Toolkit, ToolSource, as_toolkit
+from toolwire.agent.registry import ToolError, ToolFunction, Toolkit, ToolSource, open_tools
 from toolwire.errors import RequestError
 from toolwire.schema.jsonschema import coerce_arguments, validate_arguments
 
@@ -137,8 +137,12 @@ async def _invoke(entry: ToolFunction, kwargs: dict[str, Any], timeout: float | 
         result, error = await asyncio.wait_for(call(), timeout)
     except asyncio.TimeoutError:
         return _error(f"TimeoutError: {entry.name} did not finish within {timeout:g} s")
+    if isinstance(error, ToolError):
+        return _error(str(error))
     if error is not None:
         return _error(f"{type(error).__name__}: {error}")
+    if entry.returns_text:
+        return result if isinstance(result, str) else _error(f"{entry.name} returned {type(result).__name__}, not text")
     try:
         return result_json(result)
     except (TypeError, ValueError) as exc:
@@ -251,28 +255,27 @@ async def arun(
     """`run`, as a coroutine."""
     if max_steps < 1:
         raise RequestError("max_steps: must be at least 1", param="max_steps")
-    toolkit = as_toolkit(tools)
-    backend = resolve_backend(model=model, client=client, base_url=base_url)
     messages = _initial_messages(messages_or_prompt)
-    schemas = toolkit.schemas()
-    choice = tool_choice if schemas else None
-    for step in range(1, max_steps + 1):
-        reply = await backend.complete(
-            messages, tools=schemas, tool_choice=choice, namespaces=toolkit.namespaces, options=chat_options
-        )
-        message = _assistant_message(reply)
-        messages.append(message)
-        if on_message:
-            on_message(message)
-        if "tool_calls" not in message:
-            return RunResult(messages, message.get("content") or "", step)
-        for result in await execute_calls(toolkit, message["tool_calls"], confirm=confirm, timeout=timeout):
-            messages.append(result)
+    async with open_tools(tools) as toolkit:
+        backend = resolve_backend(model=model, client=client, base_url=base_url)
+        schemas = toolkit.schemas()
+        choice = tool_choice if schemas else None
+        for step in range(1, max_steps + 1):
+            reply = await backend.complete(
+                messages, tools=schemas, tool_choice=choice, namespaces=toolkit.namespaces, options=chat_options
+            )
+            message = _assistant_message(reply)
+            messages.append(message)
             if on_message:
-                on_message(result)
-        choice = "auto" if schemas else None
+                on_message(message)
+            if "tool_calls" not in message:
+                return RunResult(messages, message.get("content") or "", step)
+            for result in await execute_calls(toolkit, message["tool_calls"], confirm=confirm, timeout=timeout):
+                messages.append(result)
+                if on_message:
+                    on_message(result)
+            choice = "auto" if schemas else None
     return RunResult(messages, None, max_steps)
-
 
 def run(
     messages_or_prompt: str | Sequence[Any],
@@ -291,7 +294,8 @@ def run(
     """Let the model use `tools` until it answers in text or `max_steps` turns pass.
 
     `messages_or_prompt`: a user prompt, or OpenAI messages (dicts or `toolwire.types`).
-    `tools`: a Toolkit, functions, or a list of both. The model is `model` (None: the
+    `tools`: a Toolkit, functions, MCP servers (`toolwire.mcp(...)`), or a list of them;
+    an MCP server not opened yet is started for this run and stopped after it. The model is `model` (None: the
     default model; a name or .gguf path; or a loaded model) in-process, or an OpenAI-
     compatible endpoint (`client`, an `openai.OpenAI`/`AsyncOpenAI`, or `base_url`).
     `tool_choice` applies to the first turn only, later turns use "auto". `confirm(call)`

@@ -13,13 +13,18 @@
 Schemas come from `toolwire.schema.callables.function_definition`. A `ToolFunction`
 turns a call's JSON arguments into Python values (pydantic models are constructed from
 their JSON objects) and calls the function; running it safely is `loop.py`'s job.
+
+Tools may also live behind a connection (an MCP server, `toolwire.agent.mcp`): such a
+`ConnectedTools` source lists its tools as a `Toolkit` once opened; `open_tools` opens
+the ones a run is given and closes them after it.
 """
 
 from __future__ import annotations
 
 import inspect
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, TypeVar, overload
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Protocol, TypeVar, overload, runtime_checkable
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
@@ -28,7 +33,7 @@ from toolwire.errors import SchemaError
 from toolwire.schema.callables import function_definition
 from toolwire.types import FunctionDefinition
 
-__all__ = ["ToolFunction", "Toolkit", "ToolSource", "as_toolkit", "tool"]
+__all__ = ["ConnectedTools", "ToolError", "ToolFunction", "Toolkit", "ToolSource", "as_toolkit", "open_tools", "tool"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,14 +73,36 @@ def _parameters(func: Callable[..., Any], name: str) -> dict[str, _Parameter]:
     return found
 
 
+class ToolError(Exception):
+    """Raised by a tool to tell the model what went wrong: the loop reports the message as
+    the call's result, `{"error": message}`, without the exception's type."""
+
+
 class ToolFunction:
-    """A registered function: its public `name`, OpenAI `definition`, and how to call it."""
+    """A registered function: its public `name`, OpenAI `definition`, and how to call it.
+    `returns_text`: the function returns the tool message's text itself (else its value
+    is sent as JSON)."""
+
+    returns_text = False
 
     def __init__(self, func: Callable[..., Any], *, name: str | None = None, description: str | None = None) -> None:
         self.func = func
         self.definition: FunctionDefinition = function_definition(func, name=name, description=description)
         self.is_async = _is_async(func)
-        self._parameters = _parameters(func, self.definition.name)
+        self._parameters: dict[str, _Parameter] | None = _parameters(func, self.definition.name)
+
+    @classmethod
+    def from_definition(cls, definition: FunctionDefinition, call: Callable[..., Awaitable[str]]) -> ToolFunction:
+        """A tool defined by its schema rather than a Python signature (an MCP server's):
+        `await call(**arguments)` gets the schema-valid JSON arguments as they are and
+        returns the tool message's text."""
+        entry = cls.__new__(cls)
+        entry.func = call
+        entry.definition = definition
+        entry.is_async = True
+        entry.returns_text = True
+        entry._parameters = None
+        return entry
 
     @property
     def name(self) -> str:
@@ -88,6 +115,8 @@ class ToolFunction:
 
     def renamed(self, name: str) -> ToolFunction:
         """The same function under another public name (e.g. `todo.addTodo`)."""
+        if self._parameters is None:
+            return ToolFunction.from_definition(self.definition.model_copy(update={"name": name}), self.func)
         return ToolFunction(self.func, name=name, description=self.definition.description)
 
     def schema(self) -> dict[str, Any]:
@@ -98,6 +127,8 @@ class ToolFunction:
         """Keyword arguments for the function from schema-valid JSON arguments: values are
         converted to the parameters' types (a pydantic model from its object). Raises
         ValueError naming the parameter when a value does not convert."""
+        if self._parameters is None:
+            return dict(arguments)
         kwargs: dict[str, Any] = {}
         for key, value in arguments.items():
             param = self._parameters.get(key)
@@ -157,10 +188,13 @@ class Toolkit:
         if namespace and description:
             self._namespaces[namespace] = description
 
-    def add(self, func: Callable[..., Any], *, name: str | None = None, description: str | None = None) -> ToolFunction:
-        """Register `func` (plain or `@tool`-marked); returns its `ToolFunction`. Raises
-        SchemaError if the name is already taken."""
-        if name is not None or description is not None:
+    def add(self, func: Callable[..., Any] | ToolFunction, *, name: str | None = None,
+            description: str | None = None) -> ToolFunction:
+        """Register `func` (plain, `@tool`-marked, or a ready `ToolFunction`); returns its
+        `ToolFunction`. Raises SchemaError if the name is already taken."""
+        if isinstance(func, ToolFunction):
+            base = func
+        elif name is not None or description is not None:
             base = ToolFunction(func, name=name, description=description)
         else:
             base = tool_function(func)
@@ -223,23 +257,62 @@ class Toolkit:
         return f"Toolkit(namespace={self.namespace!r}, tools={self.names!r})"
 
 
-ToolSource = Toolkit | Callable[..., Any] | Iterable[Toolkit | Callable[..., Any]]
-"""What `run(tools=...)` accepts: a toolkit, a function, or a list mixing both."""
+@runtime_checkable
+class ConnectedTools(Protocol):
+    """Tools behind a connection (an MCP server). `open()` connects and returns its tools
+    as a Toolkit (the same one again while open); `close()` disconnects."""
+
+    @property
+    def is_open(self) -> bool: ...
+
+    async def open(self) -> Toolkit: ...
+
+    async def close(self) -> None: ...
+
+
+ToolSource = Toolkit | ConnectedTools | Callable[..., Any] | Iterable[Toolkit | ConnectedTools | Callable[..., Any]]
+"""What `run(tools=...)` accepts: a toolkit, a connected source (`toolwire.mcp(...)`), a
+function, or a list mixing them."""
+
+
+def _items(tools: ToolSource | None) -> list[Any]:
+    if tools is None:
+        return []
+    if isinstance(tools, (Toolkit, ConnectedTools)) or callable(tools):
+        return [tools]
+    return list(tools)
 
 
 def as_toolkit(tools: ToolSource | None) -> Toolkit:
-    """One toolkit holding every tool given (toolkits are merged, functions added)."""
+    """One toolkit holding every tool given (toolkits are merged, functions added). A
+    connected source must be open (see `open_tools`)."""
     if isinstance(tools, Toolkit):
         return tools
     merged = Toolkit()
-    if tools is None:
-        return merged
-    items = [tools] if callable(tools) else list(tools)
-    for item in items:
+    for item in _items(tools):
         if isinstance(item, Toolkit):
             merged.extend(item)
+        elif isinstance(item, ConnectedTools):
+            raise SchemaError(f"tools: {item!r} is not open; pass it to run() or open it with `async with`",
+                              param="tools")
         elif callable(item):
             merged.add(item)
         else:
             raise SchemaError(f"tools: {item!r} is neither a function nor a Toolkit", param="tools")
     return merged
+
+
+@asynccontextmanager
+async def open_tools(tools: ToolSource | None) -> AsyncIterator[Toolkit]:
+    """Every tool given, as one Toolkit, for the duration of the block: connected sources
+    that are not open yet are opened for it and closed after it (open ones stay open)."""
+    async with AsyncExitStack() as stack:
+        resolved: list[Any] = []
+        for item in _items(tools):
+            if isinstance(item, ConnectedTools):
+                if not item.is_open:
+                    stack.push_async_callback(item.close)
+                resolved.append(await item.open())
+            else:
+                resolved.append(item)
+        yield as_toolkit(resolved)

@@ -1,16 +1,20 @@
-"""`toolwire chat`: talk to a model that can run your Python functions.
+"""`toolwire chat`: talk to a model that can run your Python functions and MCP servers' tools.
 
     toolwire chat --tools examples/todo.py:toolkit --model smollm2-135m
+    toolwire chat --mcp "python examples/mcp_server.py" --model smollm2-135m
     toolwire chat --tools mypackage.tools:toolkit --base-url http://127.0.0.1:8000/v1
 
 `--tools` names `module:attribute` (a module path or a .py file; the attribute a Toolkit, a
-function, or a list of them; `toolkit` when omitted). Each call and its result is shown as
-it happens; `--confirm` asks before every call. `/exit` or end of input quits.
+function, or a list of them; `toolkit` when omitted). `--mcp` names an MCP server: a command
+run over stdio, or an http(s):// URL; it runs for the whole session. Each call and its
+result is shown as it happens; `--confirm` asks before every call. `/exit` or end of input
+quits.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -23,7 +27,8 @@ from rich.text import Text
 
 from toolwire.agent.backends import Backend, resolve_backend
 from toolwire.agent.loop import arun
-from toolwire.agent.registry import Toolkit, as_toolkit
+from toolwire.agent.mcp_tools import mcp
+from toolwire.agent.registry import Toolkit, as_toolkit, open_tools
 from toolwire.errors import RequestError
 
 __all__ = ["interact", "load_tools", "register"]
@@ -132,8 +137,11 @@ async def interact(
 def _handle(args: argparse.Namespace) -> int:
     import asyncio
 
+    if not args.tools and not args.mcp:
+        raise RequestError("chat: give tools with --tools MODULE:ATTR and/or --mcp CMD_OR_URL", param="tools")
     console = Console()
-    toolkit = load_tools(args.tools)
+    toolkit = load_tools(args.tools or [])
+    servers = [mcp(server, timeout=args.mcp_timeout) for server in args.mcp or []]
     if args.base_url:
         backend = resolve_backend(model=args.model, base_url=args.base_url)
     else:
@@ -141,7 +149,6 @@ def _handle(args: argparse.Namespace) -> int:
 
         with console.status(f"loading {args.model or 'the default model'}"):
             backend = resolve_backend(model=load_model(args.model))
-    console.print(Text(f"tools: {', '.join(toolkit.names) or 'none'}   (/exit to quit)", style="dim"))
     options: dict[str, Any] = {}
     if args.temperature is not None:
         options["temperature"] = args.temperature
@@ -153,9 +160,15 @@ def _handle(args: argparse.Namespace) -> int:
     def read(prompt: str) -> str:
         return console.input(Text(prompt, style="bold green" if prompt == "you " else "yellow"))
 
-    asyncio.run(
-        interact(backend, toolkit, console, read, system=args.system, confirm=args.confirm, max_steps=args.max_steps, **options)
-    )
+    async def session() -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            with console.status("starting MCP servers") if servers else contextlib.nullcontext():
+                tools = await stack.enter_async_context(open_tools([toolkit, *servers]))
+            console.print(Text(f"tools: {', '.join(tools.names) or 'none'}   (/exit to quit)", style="dim"))
+            await interact(backend, tools, console, read, system=args.system, confirm=args.confirm,
+                           max_steps=args.max_steps, **options)
+
+    asyncio.run(session())
     return 0
 
 
@@ -165,8 +178,12 @@ def register(subparsers: Any) -> None:
         "chat", help="chat with a model that can call your Python functions",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    parser.add_argument("--tools", action="append", required=True, metavar="MODULE:ATTR",
+    parser.add_argument("--tools", action="append", metavar="MODULE:ATTR",
                         help="a Toolkit, function or list of them, e.g. examples/todo.py:toolkit (repeatable)")
+    parser.add_argument("--mcp", action="append", metavar="CMD_OR_URL",
+                        help='an MCP server: a command run over stdio, e.g. "python examples/mcp_server.py", '
+                             "or an http(s):// URL (repeatable)")
+    parser.add_argument("--mcp-timeout", type=float, default=30.0, help="seconds per MCP request (default 30)")
     parser.add_argument("--model", default=None, help="model name or .gguf path; with --base-url, the served model's name")
     parser.add_argument("--base-url", default=None, help="an OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
     parser.add_argument("--system", default=None, help="a system prompt")

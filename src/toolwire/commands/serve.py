@@ -1,6 +1,7 @@
-"""`toolwire serve`: the OpenAI-compatible server on one model (loopback by default), or with
-`--upstream` a stateless gateway in front of another engine server (llama.cpp, vLLM,
-SGLang, toolwire): toolwire renders, constrains and parses, the upstream generates."""
+"""`toolwire serve`: the OpenAI- and Anthropic-compatible server on one model (loopback by
+default), or with `--upstream` a stateless gateway in front of another engine server
+(llama.cpp, vLLM, SGLang, toolwire): toolwire renders, constrains and parses, the upstream
+generates."""
 
 from __future__ import annotations
 
@@ -18,13 +19,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     from toolwire.models import DEFAULT_MODEL
 
     parser = subparsers.add_parser(
-        "serve", help="serve a model over the OpenAI API",
-        description="Serve /v1/chat/completions (tools, streaming), /v1/completions, /v1/models and /health.")
+        "serve", help="serve a model over the OpenAI and Anthropic APIs",
+        description="Serve /v1/chat/completions, /v1/responses (OpenAI), /v1/messages (Anthropic), all with tools "
+                    "and streaming, plus /v1/completions, /v1/models and /health.")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="packaged model name, .gguf path or hf:owner/repo/file.gguf")
     parser.add_argument("--format", default=None, help="wire format (default: detected from the chat template)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8300)
-    parser.add_argument("--api-key", default=None, help="require `Authorization: Bearer KEY`")
+    parser.add_argument("--api-key", default=None, help="require `Authorization: Bearer KEY` or `x-api-key: KEY`")
     parser.add_argument("--ctx", type=int, default=4096, help="context size in tokens")
     parser.add_argument("--max-queue", type=int, default=8, help="requests that may wait; more get 429")
     parser.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))

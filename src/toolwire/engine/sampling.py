@@ -72,7 +72,8 @@ class Sampler:
 
     def __init__(self, params: SamplingParams) -> None:
         self.params = params
-        self.rng = np.random.default_rng(params.seed)
+        # OpenAI seeds are any 64-bit integer; numpy's generator takes non-negative ones
+        self.rng = np.random.default_rng(None if params.seed is None else params.seed % 2**64)
         self.history: list[int] = []
 
     def sample(self, logits: np.ndarray, allowed: np.ndarray | None = None) -> int:

@@ -11,12 +11,10 @@ import json
 import math
 import secrets
 import time
-from typing import Any
+from typing import Any, Callable
 
 import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
-
-from toolwire.server.protocol import error_body
 
 __all__ = ["BearerAuth", "Gate", "QueueFull"]
 
@@ -67,19 +65,25 @@ class Gate:
 
 
 class BearerAuth:
-    """Reject requests without `Authorization: Bearer <key>` (401), except `open_paths`."""
+    """Reject requests without the API key (401), except on `open_paths`. The key is
+    accepted as `Authorization: Bearer <key>` (OpenAI clients) or `x-api-key: <key>`
+    (Anthropic clients); the 401 body has the error shape of the path's API."""
 
-    def __init__(self, app: ASGIApp, *, api_key: str, open_paths: frozenset[str] = frozenset({"/health"})) -> None:
+    def __init__(self, app: ASGIApp, *, api_key: str, error_shape: Callable[[str], Callable[..., dict[str, Any]]],
+                 open_paths: frozenset[str] = frozenset({"/health"})) -> None:
         self.app = app
-        self.expected = f"Bearer {api_key}".encode()
+        self.bearer = f"Bearer {api_key}".encode()
+        self.key = api_key.encode()
+        self.error_shape = error_shape
         self.open_paths = open_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.open_paths or self._authorised(scope):
             await self.app(scope, receive, send)
             return
-        body = json.dumps(error_body(
-            "Incorrect or missing API key: send `Authorization: Bearer <key>`.", code="invalid_api_key")).encode()
+        shape = self.error_shape(scope["path"])
+        body = json.dumps(shape(401, "Incorrect or missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`.",
+                                code="invalid_api_key")).encode()
         headers: list[tuple[bytes, bytes]] = [
             (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
             (b"www-authenticate", b"Bearer")]
@@ -88,6 +92,8 @@ class BearerAuth:
 
     def _authorised(self, scope: dict[str, Any]) -> bool:
         for name, value in scope["headers"]:
-            if name == b"authorization":
-                return secrets.compare_digest(value, self.expected)
+            if name == b"authorization" and secrets.compare_digest(value, self.bearer):
+                return True
+            if name == b"x-api-key" and secrets.compare_digest(value, self.key):
+                return True
         return False

@@ -1,33 +1,36 @@
-"""The OpenAI-compatible HTTP server: `create_app(model)` -> a FastAPI app.
+"""The HTTP server: `create_app(model)` -> a FastAPI app speaking OpenAI's chat and text
+completions, OpenAI's Responses API and Anthropic's Messages API.
 
-The server knows the OpenAI API, not wire formats: it validates requests
-(`protocol.py`), admits them (`_admission.py`), hands chat requests to `model.chat` and raw
-prompts to `model.engine.generate`, in a worker thread, and writes the answers as JSON or
-server-sent events. Errors are 400s (401, 404, 429) in OpenAI's error shape; with a
-remote engine, an upstream's refusal keeps its 4xx and message, and an upstream that fails
-or cannot be reached is a 502 (504 when it times out).
+The server knows APIs, not wire formats. Every chat-like endpoint runs one pipeline
+(`answer`): its API module (`chat_completions.py`, `responses.py`, `messages.py`)
+validates the request and translates it into `model.chat` keyword arguments; the request
+is admitted (`_admission.py`), `model.chat` runs in a worker thread, and its answer is
+translated back into the API's response or stream events (`sse.py`). Raw prompts go to
+`model.engine.generate`. Errors are 4xx in the error shape of the API the path belongs to;
+with a remote engine, an upstream's refusal keeps its 4xx and message, and an upstream
+that fails or cannot be reached is a 502 (504 when it times out).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
-from typing import Any, AsyncIterator, Callable, Iterator, Protocol
+from typing import Any, AsyncIterator, Iterator, Protocol
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from toolwire.chat.policies import parse_policies
 from toolwire.constrain import LarkConstraint
 from toolwire.engine.base import ConstraintUnsupported
 from toolwire.engine.sampling import SamplingParams, sampling_params
 from toolwire.errors import RequestError, UpstreamError
 from toolwire.server._admission import BearerAuth, Gate, QueueFull
+from toolwire.server.chat_completions import ChatCompletions
+from toolwire.server.messages import CountTokensRequest, Messages, MessagesRequest, anthropic_error
 from toolwire.server.protocol import (
     ChatCompletion,
     ChatCompletionRequest,
@@ -38,15 +41,19 @@ from toolwire.server.protocol import (
     ModelList,
     TokenizeRequest,
     TokenizeResponse,
-    error_body,
-    param_of,
+    openai_error,
+    validation_message,
 )
+from toolwire.server.responses import Responses, ResponsesRequest, ResponseStore
+from toolwire.server.sse import END, ChatFraming, Stream, open_stream, sse_response
+from toolwire.server.wire import ErrorShape, WireRequest
 
 __all__ = ["ChatModel", "create_app"]
 
 
 class ChatModel(Protocol):
-    """What the server needs of a model (`toolwire.chat`): a name, `chat` and its engine."""
+    """What the server needs of a model (`toolwire.chat`): a name, `chat`, `render` and
+    its engine."""
 
     name: str
     engine: Any
@@ -54,29 +61,61 @@ class ChatModel(Protocol):
     def chat(self, messages: Any, **options: Any) -> Any:
         """A chat completion dict, or with `stream=True` an iterator of chunk dicts."""
 
+    def render(self, messages: Any, tools: Any = None) -> str:
+        """The prompt the model would see for `messages` and `tools`."""
+
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "Invalid request"},
     401: {"model": ErrorResponse, "description": "Missing or wrong API key"},
     429: {"model": ErrorResponse, "description": "Queue full; see Retry-After"},
 }
-_END = object()
+_ANTHROPIC_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Invalid request: {\"type\": \"error\", \"error\": {\"type\": \"invalid_request_error\", ...}}"},
+    401: {"description": "Missing or wrong API key (`x-api-key` or `Authorization: Bearer`)"},
+    429: {"description": "Queue full; see Retry-After"},
+}
 logger = logging.getLogger("toolwire.server")
+
+
+def error_shape(path: str) -> ErrorShape:
+    """The error shape of the API a path belongs to: Anthropic's under `/v1/messages`,
+    OpenAI's everywhere else."""
+    return anthropic_error if path == "/v1/messages" or path.startswith("/v1/messages/") else openai_error
 
 
 def create_app(model: ChatModel, *, api_key: str | None = None, max_queue: int = 8, concurrency: int = 1) -> FastAPI:
     """The server for `model`. With `api_key`, every route but `/health` needs
-    `Authorization: Bearer <api_key>`; `concurrency` generations run at once (more than one
-    only for an engine that batches, such as a remote one); more than `max_queue` waiting
-    requests get 429."""
-    app = FastAPI(title="toolwire", version="0.1.0", description="OpenAI-compatible function calling for local GGUF models.")
+    `Authorization: Bearer <api_key>` or `x-api-key: <api_key>`; `concurrency` generations
+    run at once (more than one only for an engine that batches, such as a remote one); more
+    than `max_queue` waiting requests get 429."""
+    app = FastAPI(title="toolwire", version="0.1.0",
+                  description="OpenAI- and Anthropic-compatible function calling for local GGUF models.")
     gate = Gate(max_queue, concurrency)
+    store = ResponseStore()
     app.state.gate = gate
     app.state.model = model
     name = getattr(model, "name", "toolwire")
     _install_error_handlers(app)
     if api_key:
-        app.add_middleware(BearerAuth, api_key=api_key)
+        app.add_middleware(BearerAuth, api_key=api_key, error_shape=error_shape)
+
+    async def answer(wire: WireRequest, request: Request) -> Any:
+        """The one pipeline: translate, admit, run `model.chat` in a worker thread,
+        translate the answer back (JSON, or server-sent events when streaming)."""
+        try:
+            options = wire.chat_options()
+            await gate.acquire()
+            if wire.stream:
+                stream = await open_stream(gate, lambda: iter(wire.events(model.chat(stream=True, **options))))
+                return sse_response(stream, request, gate, wire.framing())
+            try:
+                result = await anyio.to_thread.run_sync(lambda: wire.response(model.chat(stream=False, **options)))
+            finally:
+                gate.release()
+        except RequestError as error:
+            raise wire.request_error(error) from None
+        return JSONResponse(result)  # passed through as written, not re-validated
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
@@ -98,16 +137,26 @@ def create_app(model: ChatModel, *, api_key: str | None = None, max_queue: int =
     @app.post("/v1/chat/completions", response_model=ChatCompletion, responses=_ERRORS)
     async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
         """Chat completions with tools; `stream: true` answers with server-sent events."""
-        options = chat_options(body)
-        await gate.acquire()
-        if body.stream:
-            stream = await _open_stream(gate, lambda: iter(model.chat(stream=True, **options)))
-            return _sse(stream, _chat_chunks(stream), request, gate)
-        try:
-            result = await anyio.to_thread.run_sync(lambda: model.chat(stream=False, **options))
-        finally:
-            gate.release()
-        return JSONResponse(result)  # passed through as the model wrote it, not re-validated
+        return await answer(ChatCompletions(body), request)
+
+    @app.post("/v1/responses", responses=_ERRORS)
+    async def responses(body: ResponsesRequest, request: Request) -> Any:
+        """OpenAI's Responses API (function tools); `stream: true` answers with its events.
+        `previous_response_id` continues a response this server stored (bounded, in memory)."""
+        return await answer(Responses(body, store), request)
+
+    @app.post("/v1/messages", responses=_ANTHROPIC_ERRORS)
+    async def messages(body: MessagesRequest, request: Request) -> Any:
+        """Anthropic's Messages API (client tools); `stream: true` answers with its events."""
+        return await answer(Messages(body), request)
+
+    @app.post("/v1/messages/count_tokens", responses=_ANTHROPIC_ERRORS)
+    async def count_tokens(body: CountTokensRequest) -> Any:
+        """Anthropic's token count: `{"input_tokens": n}`, the tokens of the prompt the
+        model would be given (its template, the tools described)."""
+        options = Messages(body).chat_options()
+        prompt = await anyio.to_thread.run_sync(lambda: model.render(options["messages"], options.get("tools")))
+        return {"input_tokens": await anyio.to_thread.run_sync(model.engine.count_tokens, prompt)}
 
     @app.post("/v1/completions", response_model=Completion, responses=_ERRORS)
     async def completions(body: CompletionRequest, request: Request) -> Any:
@@ -121,9 +170,10 @@ def create_app(model: ChatModel, *, api_key: str | None = None, max_queue: int =
                 body.text(), sampling=sampling, constraint=LarkConstraint(body.grammar) if body.grammar else None)
             return iter(holder["generation"])
 
-        stream = await _open_stream(gate, start)
+        stream = await open_stream(gate, start)
         if body.stream:
-            return _sse(stream, _completion_chunks(stream, holder, name, body.include_usage()), request, gate)
+            chunks = _completion_chunks(stream, holder, name, body.include_usage())
+            return sse_response(stream, request, gate, ChatFraming(), chunks)
         try:
             text = "".join(chunk.text for chunk in await anyio.to_thread.run_sync(lambda: list(stream.rest())))
         finally:
@@ -140,35 +190,6 @@ def create_app(model: ChatModel, *, api_key: str | None = None, max_queue: int =
 # -- requests -> model calls -----------------------------------------------------------------
 
 
-def chat_options(body: ChatCompletionRequest) -> dict[str, Any]:
-    """The keyword arguments of `model.chat` for a request (without `stream`): the fields
-    given, as plain data; sampling options left out take the model's defaults."""
-    options: dict[str, Any] = {"messages": [m.model_dump(exclude_none=True) for m in body.messages]}
-    for key in ("tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "response_format"):
-        value = getattr(body, key)
-        if value is not None:
-            options[key] = _plain(value)
-    options.update(body.given_sampling())
-    if body.token_limit() is not None:
-        options["max_tokens"] = body.token_limit()
-    if body.toolwire is not None:
-        parse_policies(body.toolwire, field="toolwire")  # a bad setting is a 400 naming toolwire.<setting>
-        options["policies"] = body.toolwire  # over the model's (server-wide) defaults
-    if body.reasoning_effort is not None:
-        options["reasoning_effort"] = body.reasoning_effort
-    if body.thinking() is not None:
-        options["thinking"] = body.thinking()
-    if body.stream:
-        options["include_usage"] = body.include_usage()
-    return options
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value.model_dump(exclude_none=True, by_alias=True) if hasattr(value, "model_dump") else value
-
-
 def _sampling(body: CompletionRequest) -> SamplingParams:
     return sampling_params(max_tokens=body.max_tokens, **body.given_sampling())
 
@@ -176,85 +197,10 @@ def _sampling(body: CompletionRequest) -> SamplingParams:
 # -- streaming -------------------------------------------------------------------------------
 
 
-class _Stream:
-    """A blocking iterator advanced in worker threads, one item at a time, so that it can
-    be abandoned between items; `close()` ends it (and the generation it drives)."""
-
-    def __init__(self, iterator: Iterator[Any], first: Any) -> None:
-        self.iterator = iterator
-        self.pending = first
-
-    async def next(self) -> Any:
-        if self.pending is not _END:
-            item, self.pending = self.pending, _END
-            return item
-        return await anyio.to_thread.run_sync(next, self.iterator, _END)
-
-    def rest(self) -> Iterator[Any]:
-        """The remaining items (blocking; for non-streamed answers)."""
-        if self.pending is not _END:
-            yield self.pending
-        yield from self.iterator
-
-    def close(self) -> None:
-        cancel = getattr(self.iterator, "cancel", None)
-        if cancel:
-            cancel()
-        close = getattr(self.iterator, "close", None)
-        if close:
-            close()
-
-
-async def _open_stream(gate: Gate, start: Callable[[], Iterator[Any]]) -> _Stream:
-    """Start a generation and fetch its first item, so that errors the model raises up
-    front (a bad request, a too-long prompt) become a 400 rather than a broken stream.
-    Releases the gate on failure."""
-
-    def first() -> _Stream:
-        iterator = start()
-        return _Stream(iterator, next(iterator, _END))
-
-    try:
-        return await anyio.to_thread.run_sync(first)
-    except BaseException:
-        gate.release()
-        raise
-
-
-def _sse(stream: _Stream, events: AsyncIterator[dict[str, Any]], request: Request, gate: Gate) -> StreamingResponse:
-    """Server-sent events: `data: {json}` per event, then `data: [DONE]`. A client that goes
-    away ends the generation before its next token."""
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            async for event in events:
-                yield b"data: " + json.dumps(event, ensure_ascii=False).encode() + b"\n\n"
-                if await request.is_disconnected():
-                    return
-            yield b"data: [DONE]\n\n"
-        except RequestError as exc:
-            yield b"data: " + json.dumps(_request_error(exc)).encode() + b"\n\n"
-        except UpstreamError as exc:
-            yield b"data: " + json.dumps(error_body(exc.message, type="upstream_error")).encode() + b"\n\n"
-        except Exception as exc:  # headers are sent: the error can only be reported in the stream
-            logger.exception("generation failed mid-stream")
-            yield b"data: " + json.dumps(error_body(f"generation failed: {exc}", type="server_error")).encode() + b"\n\n"
-        finally:
-            stream.close()
-            gate.release()
-
-    return StreamingResponse(body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
-
-
-async def _chat_chunks(stream: _Stream) -> AsyncIterator[dict[str, Any]]:
-    while (chunk := await stream.next()) is not _END:
-        yield chunk
-
-
-async def _completion_chunks(stream: _Stream, holder: dict[str, Any], name: str,
+async def _completion_chunks(stream: Stream, holder: dict[str, Any], name: str,
                              include_usage: bool) -> AsyncIterator[dict[str, Any]]:
     head = {"id": "cmpl-" + uuid.uuid4().hex[:24], "object": "text_completion", "created": int(time.time()), "model": name}
-    while (chunk := await stream.next()) is not _END:
+    while (chunk := await stream.next()) is not END:
         yield {**head, "choices": [{"index": 0, "text": chunk.text, "finish_reason": None, "logprobs": None}]}
     generation = holder["generation"]
     yield {**head, "choices": [{"index": 0, "text": "", "finish_reason": _finish(generation.finish_reason), "logprobs": None}]}
@@ -272,44 +218,41 @@ def _finish(reason: str | None) -> str:
 # -- errors ----------------------------------------------------------------------------------
 
 
-def _request_error(exc: RequestError) -> dict[str, Any]:
-    return error_body(exc.message, param=exc.param, code=exc.code)
+def _error(request: Request, status: int, message: str, *, param: str | None = None, code: str | None = None,
+           headers: dict[str, str] | None = None) -> JSONResponse:
+    body = error_shape(request.url.path)(status, message, param=param, code=code)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestError)
-    async def request_error(_: Request, exc: RequestError) -> JSONResponse:
-        return JSONResponse(_request_error(exc), status_code=400)
+    async def request_error(request: Request, exc: RequestError) -> JSONResponse:
+        return _error(request, 400, exc.message, param=exc.param, code=exc.code)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request", "type": ""}
-        if first.get("type") == "json_invalid":
-            return JSONResponse(error_body("the request body is not valid JSON"), status_code=400)
-        param = param_of(first["loc"])
-        message = str(first["msg"]).removeprefix("Value error, ")
-        return JSONResponse(error_body(f"{param}: {message}" if param else message, param=param), status_code=400)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(error.get("type") == "json_invalid" for error in exc.errors()):
+            return _error(request, 400, "the request body is not valid JSON")
+        message, param = validation_message(exc.errors())
+        return _error(request, 400, message, param=param)
 
     @app.exception_handler(UpstreamError)
-    async def upstream_error(_: Request, exc: UpstreamError) -> JSONResponse:
-        kind = "invalid_request_error" if exc.status < 500 else "upstream_error"
-        return JSONResponse(error_body(exc.message, type=kind), status_code=exc.status)
+    async def upstream_error(request: Request, exc: UpstreamError) -> JSONResponse:
+        return _error(request, exc.status, exc.message)
 
     @app.exception_handler(ConstraintUnsupported)
-    async def constraint_unsupported(_: Request, exc: ConstraintUnsupported) -> JSONResponse:
-        return JSONResponse(error_body(str(exc), param="grammar"), status_code=400)
+    async def constraint_unsupported(request: Request, exc: ConstraintUnsupported) -> JSONResponse:
+        return _error(request, 400, str(exc), param="grammar")
 
     @app.exception_handler(QueueFull)
-    async def queue_full(_: Request, exc: QueueFull) -> JSONResponse:
-        return JSONResponse(error_body(str(exc), type="rate_limit_error", code="rate_limit_exceeded"),
-                            status_code=429, headers={"Retry-After": str(exc.retry_after)})
+    async def queue_full(request: Request, exc: QueueFull) -> JSONResponse:
+        return _error(request, 429, str(exc), code="rate_limit_exceeded", headers={"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(Exception)
-    async def server_error(_: Request, exc: Exception) -> JSONResponse:
+    async def server_error(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("request failed")
-        return JSONResponse(error_body(f"internal error: {exc}", type="server_error"), status_code=500)
+        return _error(request, 500, f"internal error: {exc}")
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(error_body(str(exc.detail), type="invalid_request_error"),
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(request, exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))

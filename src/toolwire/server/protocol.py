@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Literal, Sequence, Union
+from typing import Annotated, Any, Literal, Sequence, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, create_model, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
+from toolwire.chat.policies import parse_policies
 from toolwire.engine.sampling import SamplingParams
 
 from toolwire.types import (
@@ -41,28 +42,49 @@ __all__ = [
     "JsonSchemaFormat",
     "ModelCard",
     "ModelList",
+    "PolicySettings",
+    "RequestBody",
     "ResponseFormat",
     "ResponseMessage",
+    "SamplerOptions",
     "StreamOptions",
     "TokenizeRequest",
     "TokenizeResponse",
     "Usage",
+    "by_type",
     "error_body",
+    "openai_error",
     "param_of",
+    "validation_message",
 ]
 
 
-class _Body(BaseModel):
+class RequestBody(BaseModel):
     """Request bodies ignore unknown fields, as OpenAI-compatible servers commonly do."""
 
     model_config = ConfigDict(extra="ignore")
 
 
-class StreamOptions(_Body):
+def by_type(*members: type[BaseModel], fallback: type[BaseModel], default: str | None = None) -> Any:
+    """A union of request models told apart by their `type` field (the values of its
+    Literal; `default` for a body without one). Any other type validates as `fallback`,
+    which refuses it with a message naming the type. Members are tagged by class name, which
+    `param_of` leaves out of field paths."""
+    tags = {value: member.__name__ for member in members for value in get_args(member.model_fields["type"].annotation)}
+
+    def tag(value: Any) -> str:
+        kind = value.get("type", default) if isinstance(value, dict) else getattr(value, "type", default)
+        return tags.get(kind, fallback.__name__) if isinstance(kind, str) else fallback.__name__
+
+    tagged = tuple(Annotated[member, Tag(member.__name__)] for member in (*members, fallback))
+    return Annotated[Union[tagged], Discriminator(tag)]  # type: ignore[valid-type]
+
+
+class StreamOptions(RequestBody):
     include_usage: bool = False
 
 
-class JsonSchemaFormat(_Body):
+class JsonSchemaFormat(RequestBody):
     name: str = "response"
     description: str | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
@@ -71,7 +93,7 @@ class JsonSchemaFormat(_Body):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
-class ResponseFormat(_Body):
+class ResponseFormat(RequestBody):
     """`{"type": "text"}`, `{"type": "json_object"}` or `{"type": "json_schema", "json_schema": {...}}`."""
 
     type: Literal["text", "json_object", "json_schema"] = "text"
@@ -84,7 +106,7 @@ class ResponseFormat(_Body):
         return self
 
 
-class FunctionCallChoice(_Body):
+class FunctionCallChoice(RequestBody):
     """The legacy `function_call: {"name": ...}`."""
 
     name: str = Field(min_length=1)
@@ -105,14 +127,24 @@ def _optional(model: type[BaseModel], *, skip: tuple[str, ...]) -> dict[str, Any
             for name, info in model.model_fields.items() if name not in skip}
 
 
-_SamplingFields = create_model("_SamplingFields", __base__=_Body, **_optional(SamplingParams, skip=("stop",)))
+_SamplerFields = create_model("_SamplerFields", __base__=RequestBody,
+                              **_optional(SamplingParams, skip=("stop", "max_tokens")))
 
 
-class _Sampling(_SamplingFields):  # type: ignore[misc,valid-type]
-    """Sampling options shared by both endpoints: `SamplingParams`' fields with their
-    ranges (OpenAI's, and llama.cpp-style extras that OpenAI clients send through
-    `extra_body`), all optional, plus OpenAI's `stop` (a string or up to 4)."""
+class SamplerOptions(_SamplerFields):  # type: ignore[misc,valid-type]
+    """`SamplingParams`' options but the token limit and stop strings (which each API names
+    its own way), with their ranges, all optional: the base of every chat-like request."""
 
+    def given_sampling(self) -> dict[str, Any]:
+        """The sampler options this request set (the others take the model's defaults)."""
+        return {name: getattr(self, name) for name in _SamplerFields.model_fields if getattr(self, name) is not None}
+
+
+class _Sampling(SamplerOptions):
+    """Sampling options shared by the chat and text completion endpoints: OpenAI's
+    `max_tokens` and `stop` (a string or up to 4) over `SamplerOptions`."""
+
+    max_tokens: int | None = SamplingParams.model_fields["max_tokens"]  # type: ignore[assignment]
     stop: Stop = None
     n: int = Field(default=1, description="Only 1 is supported.")
     user: str | None = None
@@ -142,15 +174,30 @@ class _Sampling(_SamplingFields):  # type: ignore[misc,valid-type]
         return bool(self.stream_options and self.stream_options.include_usage)
 
     def given_sampling(self) -> dict[str, Any]:
-        """The sampling options this request set (others take the model's defaults)."""
-        given = {name: getattr(self, name) for name in SamplingParams.model_fields
-                 if name not in ("stop", "max_tokens") and getattr(self, name, None) is not None}
+        """The sampling options this request set (others take the model's defaults), with
+        `stop` but not the token limit."""
+        given = super().given_sampling()
         if self.stops():
             given["stop"] = self.stops()
         return given
 
 
-class ChatCompletionRequest(_Sampling):
+class PolicySettings(RequestBody):
+    """toolwire's own body object, `toolwire`: the policy settings of one request."""
+
+    toolwire: dict[str, Any] | None = Field(
+        default=None, description="toolwire's policy settings for this request (see the README); other servers ignore it.")
+
+    def policy_options(self) -> dict[str, Any]:
+        """`model.chat`'s `policies` for this request (none when not given); a bad setting
+        is a RequestError naming `toolwire.<setting>`."""
+        if self.toolwire is None:
+            return {}
+        parse_policies(self.toolwire, field="toolwire")
+        return {"policies": self.toolwire}  # over the model's (server-wide) defaults
+
+
+class ChatCompletionRequest(_Sampling, PolicySettings):
     """`POST /v1/chat/completions`."""
 
     model: str | None = None
@@ -165,8 +212,6 @@ class ChatCompletionRequest(_Sampling):
     reasoning_effort: Literal["low", "medium", "high"] | None = None
     chat_template_kwargs: dict[str, Any] | None = Field(
         default=None, description="Template switches, as vLLM takes them: `enable_thinking` (or `thinking`).")
-    toolwire: dict[str, Any] | None = Field(
-        default=None, description="toolwire's policy settings for this request (see the README); other servers ignore it.")
     # Accepted and ignored.
     store: bool | None = None
     metadata: dict[str, str] | None = None
@@ -316,7 +361,7 @@ class ModelCard(BaseModel):
     max_model_len: int | None = Field(default=None, description="The context size in tokens.")
 
 
-class TokenizeRequest(_Body):
+class TokenizeRequest(RequestBody):
     """`POST /tokenize` (vLLM's and SGLang's shape): the model's tokens of `prompt`."""
 
     model: str | None = None
@@ -352,6 +397,17 @@ def error_body(message: str, *, type: str = "invalid_request_error", param: str 
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
+_ERROR_TYPES = {401: "invalid_request_error", 404: "invalid_request_error", 429: "rate_limit_error",
+                502: "upstream_error", 504: "upstream_error"}
+
+
+def openai_error(status: int, message: str, *, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    """The OpenAI error body for an HTTP status (4xx: the request; 5xx: the server, or the
+    upstream engine server a gateway sends generations to)."""
+    kind = _ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    return error_body(message, type=kind, param=param, code=code)
+
+
 _ROLE_TAGS = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _UNION_TAGS = ("str", "list[", "dict[", "literal[", "int", "float", "bool", "none", "function-")
 
@@ -380,3 +436,15 @@ def _is_tag(part: str, grandparent: Any) -> bool:
         return True
     lowered = part.lower()
     return lowered.startswith(_UNION_TAGS) or part[:1].isupper()
+
+
+def validation_message(errors: Sequence[Any]) -> tuple[str, str | None]:
+    """(message, field path) for pydantic's errors about a request body: the most specific
+    error, the one deepest in the body (a union's members each add one; the member the
+    body meant to be goes deepest), worded `field.path: what is wrong`."""
+    if not errors:
+        return "invalid request", None
+    deepest = max(errors, key=lambda error: len(error.get("loc", ())))
+    param = param_of(deepest.get("loc", ()))
+    message = str(deepest.get("msg", "invalid")).removeprefix("Value error, ")
+    return (f"{param}: {message}" if param else message), param
