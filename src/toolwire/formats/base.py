@@ -12,10 +12,11 @@ A format knows three things and nothing else knows them:
 
 from __future__ import annotations
 
+import copy
 import secrets
 import string
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import ClassVar, Literal, Mapping, Sequence
 
@@ -63,6 +64,12 @@ class ReasoningSyntax:
     end: str
     opened_by_prompt: bool = False
     separator: str = ""
+
+    def left_open_by(self, prompt: str) -> bool:
+        """Whether `prompt` ends inside this block: its generation prompt wrote `begin`
+        (GLM-4.7's `<|assistant|><think>`, DeepSeek-R1's `<think>\n`), so the model's
+        output starts with its thinking."""
+        return bool(self.begin.strip()) and prompt.rstrip().endswith(self.begin.strip())
 
 
 @dataclass(frozen=True)
@@ -177,6 +184,18 @@ class Format(ABC):
     def new_call_id(self) -> str:
         """A fresh id for a call this format's model made."""
         return random_call_id()
+
+    def for_prompt(self, prompt: str) -> "Format":
+        """This format reading the output that continues `prompt`: a copy whose
+        `syntax.reasoning.opened_by_prompt` says whether the prompt left the thinking block
+        open (see `ReasoningSyntax.left_open_by`), so that the parser and the grammar start
+        inside it; `self` when that is already so."""
+        reasoning = self.syntax.reasoning
+        if reasoning is None or reasoning.left_open_by(prompt) == reasoning.opened_by_prompt:
+            return self
+        continued = copy.copy(self)
+        continued.syntax = replace(self.syntax, reasoning=replace(reasoning, opened_by_prompt=not reasoning.opened_by_prompt))
+        return continued
 
     def supports_content_with_calls(self) -> bool:
         """Whether one turn can carry both text and calls."""

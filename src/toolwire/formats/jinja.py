@@ -17,6 +17,7 @@ so its output is parsed by `hermes`. Templates are untrusted: they render in the
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Mapping, Sequence
 
 from toolwire.errors import TemplateError
@@ -25,7 +26,7 @@ from toolwire.formats.registry import get_format
 from toolwire.formats.sandbox import ChatTemplate
 from toolwire.types import AssistantMessage, Message, ParsedMessage, SystemMessage, Tool
 
-__all__ = ["DETECTION_ORDER", "JinjaFormat", "detect_format"]
+__all__ = ["DETECTION_ORDER", "JinjaFormat", "detect_format", "thinking_variables"]
 
 DETECTION_ORDER: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("functionary-v2", ("<|recipient|>",)),
@@ -79,7 +80,8 @@ class JinjaFormat(Format):
         if options.system_prompt and not (listed and listed[0].role in ("system", "developer")):
             listed.insert(0, SystemMessage(content=options.system_prompt))
         shown = tools if options.describe_tools else ()
-        return self.template.render(listed, shown, add_generation_prompt=options.add_generation_prompt)
+        return self.template.render(
+            listed, shown, add_generation_prompt=options.add_generation_prompt, variables=thinking_variables(options))
 
     def render_reply(self, message: AssistantMessage, tools: Sequence[Tool] = ()) -> str:
         return self.parser.render_reply(message, tools)
@@ -89,3 +91,28 @@ class JinjaFormat(Format):
 
     def new_call_id(self) -> str:
         return self.parser.new_call_id()
+
+    def for_prompt(self, prompt: str) -> Format:
+        parser = self.parser.for_prompt(prompt)
+        if parser is self.parser:
+            return self
+        continued = copy.copy(self)
+        continued.parser = parser
+        continued.syntax = parser.syntax
+        return continued
+
+
+def thinking_variables(options: RenderOptions) -> dict[str, Any]:
+    """The template variables that carry `options.thinking` and `options.reasoning_effort`,
+    under the names the families' templates read: `enable_thinking` (Qwen3, GLM, SmolLM3),
+    `thinking` (DeepSeek-V3.1, Granite 3.3), `thinking_budget` 0 for no thinking
+    (Seed-OSS) and `reasoning_effort` (gpt-oss). Unset options set nothing, so each
+    template keeps its own default."""
+    variables: dict[str, Any] = {}
+    if options.thinking is not None:
+        variables["enable_thinking"] = variables["thinking"] = options.thinking
+        if not options.thinking:
+            variables["thinking_budget"] = 0
+    if options.reasoning_effort is not None:
+        variables["reasoning_effort"] = options.reasoning_effort
+    return variables

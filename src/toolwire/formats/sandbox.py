@@ -122,7 +122,8 @@ def _explain(error: Exception) -> TemplateError:
 def _message_dicts(messages: Sequence[Message]) -> list[dict[str, Any]]:
     """Messages as HF templates expect them: plain dicts without unset fields, text
     content, call arguments as dicts, `developer` as `system`, the legacy `function` role
-    as `tool`, and each tool result named after the call it answers."""
+    as `tool`, each tool result named after the call it answers, and an assistant turn's
+    reasoning as `reasoning_content` and `thinking`."""
     names: dict[str, str] = {}
     result: list[dict[str, Any]] = []
     for message in messages:
@@ -141,6 +142,9 @@ def _message_dicts(messages: Sequence[Message]) -> list[dict[str, Any]]:
                 names.update((call.id, call.function.name) for call in calls)
             if "tool_calls" in item and not text:
                 item["content"] = None
+            if message.reasoning_content:
+                # `reasoning_content` (Qwen3, GLM, MiniMax, Seed-OSS); `thinking` (gpt-oss)
+                item["reasoning_content"] = item["thinking"] = message.reasoning_content
         elif isinstance(message, ToolMessage):
             item = {"role": "tool", "content": text}
             if message.tool_call_id is not None:
@@ -183,11 +187,19 @@ class ChatTemplate:
 
     def render(
         self, messages: Sequence[Message], tools: Sequence[Tool] = (), *, add_generation_prompt: bool = True,
+        variables: Mapping[str, Any] | None = None,
     ) -> str:
-        """The template's text for `messages`; `tools` is None for the template when empty."""
+        """The template's text for `messages`; `tools` is None for the template when empty.
+        `variables` are further template variables for this rendering (`enable_thinking`).
+
+        A call-only assistant turn has `content` None, as OpenAI sends it; templates that
+        fail on that (Qwen3's `'</think>' in message.content`) get `""` instead, as
+        llama.cpp gives them."""
+        dicts = _message_dicts(messages)
         context = {
             **self.variables,
-            "messages": _message_dicts(messages),
+            **(variables or {}),
+            "messages": dicts,
             "tools": [tool.model_dump(exclude_none=True) for tool in tools] or None,
             "add_generation_prompt": add_generation_prompt,
             "bos_token": self.bos_token,
@@ -196,4 +208,13 @@ class ChatTemplate:
         try:
             return self._template.render(context)
         except _RENDER_ERRORS as exc:
-            raise _explain(exc) from None
+            error = _explain(exc)
+        nulls = [item for item in dicts if item.get("content", "") is None]
+        if not nulls:
+            raise error from None
+        for item in nulls:
+            item["content"] = ""
+        try:
+            return self._template.render(context)
+        except _RENDER_ERRORS:
+            raise error from None
