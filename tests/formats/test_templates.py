@@ -240,6 +240,8 @@ def test_render_equals_template(path: Path, conversation: str, option: str) -> N
 def test_reply_round_trip(path: Path, case: str, option: str) -> None:
     fmt = _jinja(path)
     _applies(fmt, option)
+    if option == "no_thinking" and case.startswith("reasoning"):
+        pytest.skip("with thinking off the model does not think")
     output = _output(path, fmt, case, OPTIONS[option])
     check_reply(fmt, output, reply_cases(fmt)[case], TEMPLATE_TOOLS)
 
@@ -263,6 +265,13 @@ def engine(request, smollm2_engine, qwen_engine):  # type: ignore[no-untyped-def
     return smollm2_engine if request.param == "smollm2" else qwen_engine
 
 
+def _grammar_pending(fmt: JinjaFormat, case: str) -> str:
+    """Why the grammar cannot take this reply yet ("" when it should)."""
+    if fmt.syntax.reasoning is not None and case.startswith("reasoning"):
+        return "the grammar builder does not know thinking blocks yet"
+    return ""
+
+
 def _accepts(engine, fmt: JinjaFormat, output: Output) -> bool:  # type: ignore[no-untyped-def]
     syntax = fmt.for_prompt(output.prompt).syntax
     grammar = lark_grammar(ToolCallConstraint(syntax=syntax, tools=TEMPLATE_TOOLS, schemas=SCHEMAS), engine.vocabulary)
@@ -279,7 +288,12 @@ def test_grammar_accepts_the_template_reply(engine, path: Path, case: str) -> No
     differs = _differs(path, "grammar_differs", case)
     if differs and reply_cases(fmt)[case].calls():
         pytest.skip(f"deliberate difference: {differs}")
-    assert _accepts(engine, fmt, output), output.text
+    accepted = _accepts(engine, fmt, output)
+    pending = _grammar_pending(fmt, case)
+    if pending:
+        assert not accepted, f"accepted now: drop the pending note ({pending})"
+        pytest.xfail(pending)
+    assert accepted, output.text
 
 
 @pytest.mark.model

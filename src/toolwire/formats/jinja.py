@@ -18,7 +18,7 @@ so its output is parsed by `hermes`. Templates are untrusted: they render in the
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, Union
 
 from toolwire.errors import TemplateError
 from toolwire.formats.base import Format, RenderOptions
@@ -28,24 +28,49 @@ from toolwire.types import AssistantMessage, Message, ParsedMessage, SystemMessa
 
 __all__ = ["DETECTION_ORDER", "JinjaFormat", "detect_format", "thinking_variables"]
 
-DETECTION_ORDER: tuple[tuple[str, tuple[str, ...]], ...] = (
+Marker = Union[str, tuple[str, ...]]
+"""Text a template contains; a tuple: texts it contains all of."""
+
+DETECTION_ORDER: tuple[tuple[str, tuple[Marker, ...]], ...] = (
     ("functionary-v2", ("<|recipient|>",)),
     ("mistral", ("[TOOL_CALLS]",)),
+    ("harmony", ("<|channel|>",)),
+    ("seed-oss", ("<seed:tool_call>",)),
+    ("minimax-m2", ("<minimax:tool_call>",)),
+    ("qwen3-coder", ("<parameter=",)),
+    ("glm-4.7", ("</arg_key><arg_value>",)),
+    ("glm-4.5", ("<arg_key>",)),
+    ("deepseek-r1", (("<｜tool▁calls▁begin｜>", "```json"),)),
+    ("deepseek-v3.1", ("<｜tool▁calls▁begin｜>",)),
+    ("nemotron", ("<TOOLCALL>",)),
+    ("granite-3", (("<|tool_call|>", "<|start_of_role|>"),)),
+    ("granite-4", (("<tool_call>", "<|start_of_role|>"),)),
+    ("smollm3", ("Reasoning Mode: ",)),
+    ("qwen3", (("<tool_call>", "</think>"),)),
     ("hermes", ("<tool_call>",)),
     ("pythonic", ("<|tool_call_start|>", "<|tool_list_start|>", "[func_name1(")),
     ("llama3-json", ("<|python_tag|>", '"parameters": ', '\\"parameters\\": ')),
 )
 """(format, markers) in the order `detect_format` tries them; the first format with a
-marker in the template wins. Specific markers come first: pythonic Llama templates also
-contain Llama's headers, so `pythonic` is tried before `llama3-json`, whose markers are
-`<|python_tag|>` or Llama 3.1's `{"name": function name, "parameters": ...}` wording."""
+marker in the template wins. Specific markers come first: GLM, Granite 4 and Qwen3
+templates also write `<tool_call>`, so they are tried before `hermes`; Qwen3-Coder's
+`<parameter=` before GLM; DeepSeek-R1's fenced arguments before DeepSeek-V3.1; pythonic
+Llama templates also contain Llama's headers, so `pythonic` is tried before `llama3-json`,
+whose markers are `<|python_tag|>` or Llama 3.1's `{"name": function name, "parameters":
+...}` wording. SmolLM3's template shows no call syntax; its model writes `hermes` calls
+after a `<think>` block, and its template says `Reasoning Mode: `."""
+
+
+def _contains(template: str, marker: Marker) -> bool:
+    return all(text in template for text in ((marker,) if isinstance(marker, str) else marker))
+
 
 def detect_format(template: str) -> str | None:
     """The name of the format whose output `template` teaches the model to write, or None
     when the template shows no tool-call syntax (e.g. SmolLM2's plain ChatML). See
     `DETECTION_ORDER`."""
     for name, markers in DETECTION_ORDER:
-        if any(marker in template for marker in markers):
+        if any(_contains(template, marker) for marker in markers):
             return name
     return None
 

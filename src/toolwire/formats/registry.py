@@ -19,6 +19,7 @@ _MODULES: dict[str, tuple[str, str]] = {
     "llama3-json": ("toolwire.formats.llama3_json", "Llama3JsonFormat"),
     "mistral": ("toolwire.formats.mistral", "MistralFormat"),
     "pythonic": ("toolwire.formats.pythonic", "PythonicFormat"),
+    "qwen3": ("toolwire.formats.qwen3", "Qwen3Format"),
     "generic": ("toolwire.formats.generic", "GenericFormat"),
 }
 
