@@ -65,7 +65,10 @@ KNOWN: dict[str, Known] = {
     # issue 14, part 1 (worktree formats-core)
     "qwen2.5-7b-instruct": Known("hermes"),
     "qwen3-0.6b": Known("qwen3"),
-    "qwen3-coder": Known("qwen3-coder"),
+    "qwen3-coder": Known("qwen3-coder", unrendered={
+        "reasoning_and_call": "Qwen3-Coder's template has no thinking (Qwen3.5's, same calls, has)",
+        "reasoning_and_text": "Qwen3-Coder's template has no thinking (Qwen3.5's, same calls, has)",
+    }),
     "glm-4.5": Known("glm-4.5"),
     "glm-4.7-flash": Known("glm-4.7"),
     "minimax-m2": Known("minimax-m2"),

@@ -17,7 +17,16 @@ from toolwire.formats._scan import held_back, skip_space
 from toolwire.formats.base import ReasoningSyntax
 from toolwire.types import ParsedMessage
 
-__all__ = ["parse_with_reasoning", "split_reasoning"]
+__all__ = ["THINK", "parse_with_reasoning", "split_reasoning", "think_block"]
+
+THINK = ReasoningSyntax("<think>", "</think>", separator="\n\n")
+"""The `<think>` block as Qwen3, Qwen3-Coder/Qwen3.5, MiniMax-M2 and DeepSeek-R1 write it:
+`<think>\nREASONING\n</think>\n\n` before the answer."""
+
+
+def think_block(reasoning: str) -> str:
+    """`reasoning` in a `THINK` block, as those models write it."""
+    return f"<think>\n{reasoning.strip(chr(10))}\n</think>\n\n"
 
 
 def split_reasoning(text: str, syntax: ReasoningSyntax | None, *, partial: bool) -> tuple[str, int | None]:

@@ -28,6 +28,7 @@ __all__ = [
     "ArgumentStyle",
     "CallSyntax",
     "Format",
+    "ParameterSyntax",
     "ReasoningSyntax",
     "RenderOptions",
     "Slot",
@@ -45,11 +46,26 @@ class Slot(Enum):
 NAME = Slot.NAME
 ARGUMENTS = Slot.ARGUMENTS
 
-ArgumentStyle = Literal["json", "python-kwargs", "js-args"]
+ArgumentStyle = Literal["json", "python-kwargs", "js-args", "parameters"]
 """How a call's arguments are written:
 - `json`: one JSON object;
 - `python-kwargs`: `key=value` pairs with Python literals (`True`, `None`);
-- `js-args`: one JSON object, or positional JSON values in schema property order."""
+- `js-args`: one JSON object, or positional JSON values in schema property order;
+- `parameters`: one tagged parameter per argument, as `CallSyntax.parameters` says."""
+
+
+@dataclass(frozen=True)
+class ParameterSyntax:
+    """Arguments written one parameter at a time instead of as one JSON object (Qwen3-Coder,
+    GLM, MiniMax, Seed-OSS): each argument is `begin KEY key_end VALUE end`, in the order
+    the model chooses. A value is typed by the tool's schema: string parameters are raw
+    text (written as is, never quoted or escaped), others are JSON. Whitespace in
+    `key_end` after its last tag and in `end` before its first tag belongs to the format,
+    not to the value (Qwen3-Coder: `<parameter=city>\nParis\n</parameter>`)."""
+
+    begin: str
+    key_end: str
+    end: str
 
 
 @dataclass(frozen=True)
@@ -90,6 +106,7 @@ class CallSyntax:
     `<tool_call>`); text before it in the lead-in counts as free text.
     `call` is a template of literal strings and `Slot`s, e.g. hermes:
     `("<tool_call>\\n{\\"name\\": \\"", NAME, "\\", \\"arguments\\": ", ARGUMENTS, "}\\n</tool_call>")`.
+    With `arguments` "parameters", ARGUMENTS is written as `parameters` says.
     """
 
     call: tuple[str | Slot, ...]
@@ -106,6 +123,7 @@ class CallSyntax:
     stops: tuple[str, ...] = ()
     trigger: str = ""
     reasoning: ReasoningSyntax | None = None
+    parameters: ParameterSyntax | None = None
 
     def lead_in(self) -> str:
         """Everything written between text and the first call's name: `text_to_calls`,

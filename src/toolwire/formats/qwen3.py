@@ -33,8 +33,8 @@ from toolwire.formats._json_tags import (
     tagged_syntax,
     tool_lines,
 )
-from toolwire.formats._reasoning import parse_with_reasoning
-from toolwire.formats.base import Format, ReasoningSyntax, RenderOptions
+from toolwire.formats._reasoning import THINK, parse_with_reasoning, think_block
+from toolwire.formats.base import Format, RenderOptions
 from toolwire.types import (
     AssistantMessage,
     FunctionMessage,
@@ -47,7 +47,6 @@ from toolwire.types import (
 
 __all__ = ["Qwen3Format", "split_think"]
 
-THINK = ReasoningSyntax("<think>", "</think>", separator="\n\n")
 NO_THINKING = "<think>\n\n</think>\n\n"
 
 
@@ -65,10 +64,6 @@ def split_think(message: AssistantMessage) -> tuple[str, str]:
         before, _, after = content.partition("</think>")
         return before.rstrip("\n").split("<think>")[-1].lstrip("\n"), content.split("</think>")[-1].lstrip("\n")
     return "", content
-
-
-def _think_block(reasoning: str) -> str:
-    return f"<think>\n{reasoning.strip(chr(10))}\n</think>\n\n"
 
 
 def _is_query(message: Message) -> bool:
@@ -103,7 +98,7 @@ class Qwen3Format(Format):
                 reasoning, content = split_think(message)
                 head = ""
                 if index > last_query and (index == len(rest) - 1 or reasoning):
-                    head, content = _think_block(reasoning), content.lstrip("\n")
+                    head, content = think_block(reasoning), content.lstrip("\n")
                 parts.append(_turn("assistant", head + tagged_reply(message.model_copy(update={"content": content}))))
             elif isinstance(message, (ToolMessage, FunctionMessage)):
                 opens = index == 0 or not isinstance(rest[index - 1], (ToolMessage, FunctionMessage))
@@ -120,7 +115,7 @@ class Qwen3Format(Format):
     def render_reply(self, message: AssistantMessage, tools: Sequence[Tool] = ()) -> str:
         reasoning, content = split_think(message)
         answer = tagged_reply(message.model_copy(update={"content": content}))
-        return _think_block(reasoning) + answer if reasoning else answer
+        return think_block(reasoning) + answer if reasoning else answer
 
     def parse(self, text: str, *, partial: bool = False, tools: Sequence[Tool] = ()) -> ParsedMessage:
         return parse_with_reasoning(

@@ -20,6 +20,7 @@ _MODULES: dict[str, tuple[str, str]] = {
     "mistral": ("toolwire.formats.mistral", "MistralFormat"),
     "pythonic": ("toolwire.formats.pythonic", "PythonicFormat"),
     "qwen3": ("toolwire.formats.qwen3", "Qwen3Format"),
+    "qwen3-coder": ("toolwire.formats.qwen3_coder", "Qwen3CoderFormat"),
     "generic": ("toolwire.formats.generic", "GenericFormat"),
 }
 
