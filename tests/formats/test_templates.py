@@ -272,6 +272,8 @@ def _grammar_pending(fmt: JinjaFormat, case: str) -> str:
     """Why the grammar cannot take this reply yet ("" when it should)."""
     if fmt.syntax.reasoning is not None and case.startswith("reasoning"):
         return "the grammar builder does not know thinking blocks yet"
+    if fmt.syntax.arguments == "parameters" and case not in ("text", "reasoning_and_text"):
+        return "the grammar builder does not write tagged parameters yet"
     return ""
 
 
