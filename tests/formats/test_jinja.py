@@ -333,3 +333,10 @@ def test_thinking_switch_reaches_the_template():
     assert fmt.render(user).endswith("<|im_start|>assistant\n")
     assert fmt.render(user, (), RenderOptions(thinking=True)).endswith("<|im_start|>assistant\n")
     assert fmt.render(user, (), RenderOptions(thinking=False)).endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
+
+
+def test_call_only_turns_get_empty_content_where_the_template_would_print_none():
+    glm = ChatTemplate((Path(__file__).parent.parent / "templates" / "families" / "glm-4.7-flash.jinja").read_text())
+    prompt = glm.render(CALL_AND_RESULT, [WEATHER])
+    assert "None" not in prompt
+    assert "<|assistant|></think><tool_call>get_weather<arg_key>city</arg_key><arg_value>Paris</arg_value></tool_call>" in prompt

@@ -21,6 +21,8 @@ _MODULES: dict[str, tuple[str, str]] = {
     "pythonic": ("toolwire.formats.pythonic", "PythonicFormat"),
     "qwen3": ("toolwire.formats.qwen3", "Qwen3Format"),
     "qwen3-coder": ("toolwire.formats.qwen3_coder", "Qwen3CoderFormat"),
+    "glm-4.5": ("toolwire.formats.glm", "Glm45Format"),
+    "glm-4.7": ("toolwire.formats.glm", "Glm47Format"),
     "generic": ("toolwire.formats.generic", "GenericFormat"),
 }
 

@@ -176,6 +176,7 @@ class ChatTemplate:
         self.bos_token = bos_token
         self.eos_token = eos_token
         self.variables = dict(variables or {})
+        self._empty_for_null: bool | None = None
         environment = _Sandbox(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols, _GenerationTag])
         environment.filters["tojson"] = _tojson
         environment.globals["raise_exception"] = _raise_exception
@@ -192,9 +193,10 @@ class ChatTemplate:
         """The template's text for `messages`; `tools` is None for the template when empty.
         `variables` are further template variables for this rendering (`enable_thinking`).
 
-        A call-only assistant turn has `content` None, as OpenAI sends it; templates that
-        fail on that (Qwen3's `'</think>' in message.content`) get `""` instead, as
-        llama.cpp gives them."""
+        A call-only assistant turn has `content` None, as OpenAI sends it. Templates that
+        fail on that (Qwen3's `'</think>' in message.content`) or print it (`None`, GLM's)
+        get `""` instead, as llama.cpp gives them; which a template needs is found on its
+        first such turn."""
         dicts = _message_dicts(messages)
         context = {
             **self.variables,
@@ -205,16 +207,29 @@ class ChatTemplate:
             "bos_token": self.bos_token,
             "eos_token": self.eos_token,
         }
+        nulls = [item for item in dicts if item.get("content", "") is None]
+        if nulls and self._empty_for_null is None:
+            self._empty_for_null = self._prints_or_fails_on_null(context, nulls)
+        if nulls and self._empty_for_null:
+            for item in nulls:
+                item["content"] = ""
         try:
             return self._template.render(context)
         except _RENDER_ERRORS as exc:
-            error = _explain(exc)
-        nulls = [item for item in dicts if item.get("content", "") is None]
-        if not nulls:
-            raise error from None
+            raise _explain(exc) from None
+
+    def _prints_or_fails_on_null(self, context: dict[str, Any], nulls: list[dict[str, Any]]) -> bool:
+        try:
+            with_null = self._template.render(context)
+        except _RENDER_ERRORS:
+            return True
         for item in nulls:
             item["content"] = ""
         try:
-            return self._template.render(context)
+            with_empty = self._template.render(context)
         except _RENDER_ERRORS:
-            raise error from None
+            return False
+        finally:
+            for item in nulls:
+                item["content"] = None
+        return with_null.count("None") > with_empty.count("None")
