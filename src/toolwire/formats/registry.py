@@ -17,12 +17,14 @@ _MODULES: dict[str, tuple[str, str]] = {
     "functionary-v2": ("toolwire.formats.functionary_v2", "FunctionaryV2Format"),
     "hermes": ("toolwire.formats.hermes", "HermesFormat"),
     "llama3-json": ("toolwire.formats.llama3_json", "Llama3JsonFormat"),
+    "minimax-m2": ("toolwire.formats.minimax", "MiniMaxM2Format"),
     "mistral": ("toolwire.formats.mistral", "MistralFormat"),
     "pythonic": ("toolwire.formats.pythonic", "PythonicFormat"),
     "qwen3": ("toolwire.formats.qwen3", "Qwen3Format"),
     "qwen3-coder": ("toolwire.formats.qwen3_coder", "Qwen3CoderFormat"),
     "glm-4.5": ("toolwire.formats.glm", "Glm45Format"),
     "glm-4.7": ("toolwire.formats.glm", "Glm47Format"),
+    "seed-oss": ("toolwire.formats.seed_oss", "SeedOssFormat"),
     "generic": ("toolwire.formats.generic", "GenericFormat"),
 }
 
