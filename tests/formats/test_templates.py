@@ -51,7 +51,8 @@ class Known:
 
     `format`: the format `detect_format` must name. `unrendered`: reply cases the
     template cannot write (case -> why). `render_differs`: conversations ("*" for all)
-    where toolwire's `render` deliberately differs from the template (-> why).
+    (or "tools": every conversation with tools) where toolwire's `render` deliberately
+    differs from the template (-> why).
     `grammar_differs`: reply cases ("*" for all cases with calls) the template writes in
     a way toolwire's grammar deliberately does not generate (-> why)."""
 
@@ -73,8 +74,22 @@ KNOWN: dict[str, Known] = {
     "glm-4.7-flash": Known("glm-4.7"),
     "minimax-m2": Known("minimax-m2"),
     "seed-oss": Known("seed-oss"),
-    "deepseek-v3.1": Known("deepseek-v3.1"),
-    "deepseek-r1-distill-qwen-32b": Known("deepseek-r1"),
+    "deepseek-v3.1": Known("deepseek-v3.1", unrendered={
+        "reasoning_and_call": "the template drops the reasoning of every turn",
+        "reasoning_and_text": "the template drops the reasoning of every turn",
+    }, render_differs={
+        "tools": "the template does not write the tools; toolwire writes the model card's `## Tools` section",
+    }),
+    "deepseek-r1-distill-qwen-32b": Known("deepseek-r1", unrendered={
+        "text_and_call": "the template drops the text of a turn with calls",
+        "reasoning_and_call": "the template drops the reasoning of every turn",
+        "reasoning_and_text": "the template drops the reasoning of every turn",
+    }, render_differs={
+        "tools": "the template does not write the tools; toolwire writes DeepSeek-V3's `## Tools` function list",
+        "call_and_result": "the template leaves out `<｜tool▁calls▁end｜>` after a single call; toolwire writes it",
+        "parallel_text_and_results": "the template drops the calls of a turn with text; toolwire writes both",
+        "reasoning_history": "the template leaves out `<｜tool▁calls▁end｜>` after a single call; toolwire writes it",
+    }),
     "gpt-oss-120b": Known("harmony"),
     "nemotron-nano-v2": Known("nemotron"),
     "granite-3.3-2b-instruct": Known("granite-3"),
@@ -174,7 +189,8 @@ def _params(*extra: tuple[str, ...]) -> list[pytest.param]:  # type: ignore[name
 
 
 def _differs(path: Path, kind: str, name: str) -> str:
-    """Why `name` (a conversation or case) deliberately differs, per `KNOWN`; "" if not."""
+    """Why `name` (a conversation, "tools", or a case) deliberately differs, per `KNOWN`;
+    "" if it does not."""
     known = _known(path)
     if known is None:
         return ""
@@ -220,21 +236,20 @@ def test_detection(path: Path) -> None:
 
 # --- render: toolwire's own rendering equals the template's ---------------------------------
 
-@pytest.mark.parametrize("path,conversation,option", _params(tuple(CONVERSATIONS), tuple(OPTIONS)))
-def test_render_equals_template(path: Path, conversation: str, option: str) -> None:
+@pytest.mark.parametrize("path,conversation,tools,option", _params(tuple(CONVERSATIONS), ("tools", "no_tools"), tuple(OPTIONS)))
+def test_render_equals_template(path: Path, conversation: str, tools: str, option: str) -> None:
     known = _known(path)
     if known is None:
         pytest.skip("an unseen template has no toolwire rendering to compare with")
     fmt = _jinja(path)
     _applies(fmt, option)
-    reason = _differs(path, "render_differs", conversation)
+    reason = _differs(path, "render_differs", conversation) or _differs(path, "render_differs", tools)
     if reason:
         pytest.skip(f"deliberate difference: {reason}")
     native = get_format(known.format)
-    for tools in (TEMPLATE_TOOLS, []):
-        messages = CONVERSATIONS[conversation]
-        expected = fmt.render(messages, tools, OPTIONS[option])
-        assert native.render(messages, tools, OPTIONS[option]) == expected, f"tools: {bool(tools)}"
+    listed = TEMPLATE_TOOLS if tools == "tools" else []
+    messages = CONVERSATIONS[conversation]
+    assert native.render(messages, listed, OPTIONS[option]) == fmt.render(messages, listed, OPTIONS[option])
 
 
 # --- replies: the template's rendering parses back, one-shot and streamed --------------------

@@ -14,6 +14,8 @@ __all__ = ["FORMAT_NAMES", "format_class", "get_format"]
 
 _MODULES: dict[str, tuple[str, str]] = {
     "chatml-functions": ("toolwire.formats.chatml_functions", "ChatMLFunctionsFormat"),
+    "deepseek-r1": ("toolwire.formats.deepseek", "DeepSeekR1Format"),
+    "deepseek-v3.1": ("toolwire.formats.deepseek", "DeepSeekV31Format"),
     "functionary-v2": ("toolwire.formats.functionary_v2", "FunctionaryV2Format"),
     "hermes": ("toolwire.formats.hermes", "HermesFormat"),
     "llama3-json": ("toolwire.formats.llama3_json", "Llama3JsonFormat"),
