@@ -185,8 +185,13 @@ def model_output(fmt: JinjaFormat, message: AssistantMessage, tools: Sequence[To
     except TemplateError as exc:
         raise NotRendered(f"the template refuses the turn: {exc}") from None
     syntax = fmt.syntax
+    reasoning = syntax.reasoning
     if full.startswith(prompt):
         text = full[len(prompt):]
+        if reasoning is not None and reasoning.left_open_by(prompt) and reasoning.end not in text:
+            # The history form drops the block the generation prompt opened (Nemotron):
+            # the model closes it before its answer.
+            text = reasoning.end + reasoning.separator + text
     else:
         common = _tag_start(prompt, _common_prefix(prompt, full))
         text = _past_generation_prompt(prompt[common:], full[common:], syntax)

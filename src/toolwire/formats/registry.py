@@ -21,6 +21,7 @@ _MODULES: dict[str, tuple[str, str]] = {
     "llama3-json": ("toolwire.formats.llama3_json", "Llama3JsonFormat"),
     "minimax-m2": ("toolwire.formats.minimax", "MiniMaxM2Format"),
     "mistral": ("toolwire.formats.mistral", "MistralFormat"),
+    "nemotron": ("toolwire.formats.nemotron", "NemotronFormat"),
     "pythonic": ("toolwire.formats.pythonic", "PythonicFormat"),
     "qwen3": ("toolwire.formats.qwen3", "Qwen3Format"),
     "qwen3-coder": ("toolwire.formats.qwen3_coder", "Qwen3CoderFormat"),
