@@ -99,7 +99,15 @@ KNOWN: dict[str, Known] = {
         "no_thinking": "the template takes no thinking switch but `/no_think`; toolwire honours `thinking=False`",
         "reasoning_history": "the template moves a final assistant turn's text into the generation prompt",
     }),
-    "granite-3.3-2b-instruct": Known("granite-3"),
+    "granite-3.3-2b-instruct": Known("granite-3", unrendered={
+        case: "the template writes only the text of an assistant turn, never its calls"
+        for case in ("one_call", "parallel_calls", "nested_arguments", "unicode_arguments", "marker_arguments",
+                     "text_and_call", "reasoning_and_call")
+    } | {"reasoning_and_text": "the template writes only the text of an assistant turn, not its reasoning"},
+        render_differs={
+        conversation: "the template drops the calls of past turns; toolwire writes them as the model wrote them"
+        for conversation in ("call_and_result", "parallel_text_and_results", "reasoning_history")
+    }),
     "granite-4.0": Known("granite-4"),
     "smollm3-3b": Known("smollm3"),
     # issue 14, part 2 (worktree formats-more): names are that engineer's to change

@@ -17,6 +17,8 @@ _MODULES: dict[str, tuple[str, str]] = {
     "deepseek-r1": ("toolwire.formats.deepseek", "DeepSeekR1Format"),
     "deepseek-v3.1": ("toolwire.formats.deepseek", "DeepSeekV31Format"),
     "functionary-v2": ("toolwire.formats.functionary_v2", "FunctionaryV2Format"),
+    "granite-3": ("toolwire.formats.granite", "Granite3Format"),
+    "granite-4": ("toolwire.formats.granite", "Granite4Format"),
     "hermes": ("toolwire.formats.hermes", "HermesFormat"),
     "llama3-json": ("toolwire.formats.llama3_json", "Llama3JsonFormat"),
     "minimax-m2": ("toolwire.formats.minimax", "MiniMaxM2Format"),
