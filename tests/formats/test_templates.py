@@ -109,7 +109,16 @@ KNOWN: dict[str, Known] = {
         for conversation in ("call_and_result", "parallel_text_and_results", "reasoning_history")
     }),
     "granite-4.0": Known("granite-4"),
-    "smollm3-3b": Known("smollm3"),
+    "smollm3-3b": Known("smollm3", unrendered={
+        case: "this template (Unsloth's edit) writes only the text of an assistant turn"
+        for case in ("one_call", "parallel_calls", "nested_arguments", "unicode_arguments", "marker_arguments",
+                     "text_and_call", "reasoning_and_call", "reasoning_and_text")
+    }, render_differs={
+        "tools": "this template has no tool section; toolwire writes SmolLM3's `### Tools` section",
+        "call_and_result": "this template drops the calls of past turns; toolwire writes them",
+        "parallel_text_and_results": "this template drops the calls of past turns; toolwire writes them",
+        "reasoning_history": "this template drops the calls of past turns; toolwire writes them",
+    }),
     # issue 14, part 2 (worktree formats-more): names are that engineer's to change
     "kimi-k2-instruct": Known("kimi-k2"),
     "mistral-small-3.2-24b-instruct-2506": Known("mistral-v11"),

@@ -30,6 +30,7 @@ _MODULES: dict[str, tuple[str, str]] = {
     "glm-4.5": ("toolwire.formats.glm", "Glm45Format"),
     "glm-4.7": ("toolwire.formats.glm", "Glm47Format"),
     "seed-oss": ("toolwire.formats.seed_oss", "SeedOssFormat"),
+    "smollm3": ("toolwire.formats.smollm3", "SmolLM3Format"),
     "generic": ("toolwire.formats.generic", "GenericFormat"),
 }
 
