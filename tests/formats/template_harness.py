@@ -96,7 +96,9 @@ def marker_string(syntax: CallSyntax) -> str:
     pieces += [syntax.calls_begin, syntax.calls_end, syntax.separator, syntax.trigger, syntax.text_to_calls]
     if syntax.reasoning is not None:
         pieces += [syntax.reasoning.begin, syntax.reasoning.end, syntax.reasoning.separator]
-    markers = list(dict.fromkeys(word for piece in pieces for word in piece.split()))
+    words = [token for piece in pieces for word in piece.split() for token in word.replace("><", ">\0<").split("\0")]
+    stops = [marker for marker in (syntax.end, *syntax.stops) if marker]
+    markers = [word for word in dict.fromkeys(words) if not any(stop in word for stop in stops)]
     return "say " + " or ".join(markers) + " now"
 
 

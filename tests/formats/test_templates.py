@@ -90,7 +90,12 @@ KNOWN: dict[str, Known] = {
         "parallel_text_and_results": "the template drops the calls of a turn with text; toolwire writes both",
         "reasoning_history": "the template leaves out `<｜tool▁calls▁end｜>` after a single call; toolwire writes it",
     }),
-    "gpt-oss-120b": Known("harmony"),
+    "gpt-oss-120b": Known("harmony", unrendered={
+        "parallel_calls": "the template writes only the first call of a turn (gpt-oss ends its turn at `<|call|>`)",
+    }, render_differs={
+        "parallel_text_and_results": "the template keeps only a turn's first call and names every result after it; "
+                                     "toolwire writes each call and names each result after its call",
+    }),
     "nemotron-nano-v2": Known("nemotron", unrendered={
         "text_and_call": "the template writes the text and the calls of a final turn as two turns",
         "reasoning_and_call": "the template drops the reasoning of every turn",

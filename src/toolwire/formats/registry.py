@@ -19,6 +19,7 @@ _MODULES: dict[str, tuple[str, str]] = {
     "functionary-v2": ("toolwire.formats.functionary_v2", "FunctionaryV2Format"),
     "granite-3": ("toolwire.formats.granite", "Granite3Format"),
     "granite-4": ("toolwire.formats.granite", "Granite4Format"),
+    "harmony": ("toolwire.formats.harmony", "HarmonyFormat"),
     "hermes": ("toolwire.formats.hermes", "HermesFormat"),
     "llama3-json": ("toolwire.formats.llama3_json", "Llama3JsonFormat"),
     "minimax-m2": ("toolwire.formats.minimax", "MiniMaxM2Format"),
