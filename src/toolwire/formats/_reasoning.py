@@ -34,13 +34,14 @@ def split_reasoning(text: str, syntax: ReasoningSyntax | None, *, partial: bool)
     not started: the block is open, or (with `partial`) the text may still open it."""
     if syntax is None:
         return "", 0
+    begin = syntax.begin.strip() or syntax.begin  # whitespace around `begin` is optional
     if syntax.opened_by_prompt:
         start = 0
     else:
         first = skip_space(text, 0)
-        if text.startswith(syntax.begin, first):
-            start = first + len(syntax.begin)
-        elif partial and syntax.begin.startswith(text[first:]):
+        if text.startswith(begin, first):
+            start = first + len(begin)
+        elif partial and begin.startswith(text[first:]):
             return "", None
         else:
             return "", 0

@@ -141,7 +141,7 @@ class Glm45Format(_GlmFormat):
         text_to_calls="\n",
         stops=STOPS,
         trigger="<tool_call>",
-        reasoning=ReasoningSyntax("<think>", "</think>", separator="\n"),
+        reasoning=ReasoningSyntax("\n<think>", "</think>", separator="\n"),
     )
     example = (
         "<tool_call>{function-name}\n<arg_key>{arg-key-1}</arg_key>\n<arg_value>{arg-value-1}</arg_value>\n"
