@@ -10,7 +10,7 @@ import math
 import llama_cpp
 import pytest
 
-from tests.constrain.cases import INVALID, NO_ARGS, ONE_CALL, TEXT, TWO_CALLS, VALID, constraint, named, reply
+from tests.constrain.cases import NO_ARGS, ONE_CALL, TEXT, TWO_CALLS, VALID, constraint, invalid, named, reply
 from toolwire.constrain import JsonConstraint, LarkConstraint
 from toolwire.constrain.gbnf import gbnf_grammar
 from toolwire.engine.base import ConstraintUnsupported
@@ -51,7 +51,7 @@ def test_auto_accepts_replies_and_refuses_invalid_calls(engine, name: str) -> No
     grammar = gbnf_grammar(constraint(fmt), engine.vocabulary)
     for label, message in VALID.items():
         assert accepts(engine, grammar, reply(fmt, message)), (name, label)
-    for label, message in INVALID.items():
+    for label, message in invalid(fmt).items():
         assert not accepts(engine, grammar, reply(fmt, message)), (name, label)
 
 

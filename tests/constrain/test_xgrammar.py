@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.constrain.cases import INVALID, NO_ARGS, ONE_CALL, TEXT, TWO_CALLS, VALID, constraint, named, reply
+from tests.constrain.cases import NO_ARGS, ONE_CALL, TEXT, TWO_CALLS, VALID, constraint, invalid, named, reply
 from toolwire.constrain import JsonConstraint, LarkConstraint
 from toolwire.constrain.ebnf import ebnf_grammar
 from toolwire.constrain.structural_tag import structural_tag
@@ -63,7 +63,7 @@ def test_auto_accepts_replies_and_refuses_invalid_calls(compiler: Compiler, name
     compiled = _dialects(compiler)[dialect](constraint(fmt))
     for label, message in VALID.items():
         assert compiler.accepts(compiled, reply(fmt, message)), (name, label)
-    for label, message in INVALID.items():
+    for label, message in invalid(fmt).items():
         assert not compiler.accepts(compiled, reply(fmt, message)), (name, label)
 
 

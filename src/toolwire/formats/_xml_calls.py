@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Sequence
 
 from toolwire.formats._scan import held_back, reject_constant, skip_space
-from toolwire.formats.base import ARGUMENTS, NAME, CallSyntax, ParameterSyntax
+from toolwire.formats.base import ARGUMENTS, NAME, CallSyntax, ParameterSyntax, ValueKind
 from toolwire.types import AssistantMessage, ParsedCall, ParsedMessage, Tool, message_text
 
 __all__ = ["parse_parameter_calls", "render_calls"]
@@ -50,7 +50,6 @@ PENDING = -1
 """`_match`: the text ended inside the literal."""
 
 Status = Literal["call", "pending", "invalid"]
-Kind = Literal["string", "nullable-string", "other"]
 
 _decoder = json.JSONDecoder(parse_constant=reject_constant)
 
@@ -126,31 +125,6 @@ def _match(text: str, position: int, literal: str) -> int | None:
     return position
 
 
-def _kind(schema: Any) -> Kind:
-    """How a parameter's value reads: raw text, raw text or null, or JSON."""
-    if not isinstance(schema, dict):
-        return "other"
-    options = schema.get("anyOf") or schema.get("oneOf")
-    if isinstance(options, list):
-        kinds = {_kind(option) for option in options if not (isinstance(option, dict) and option.get("type") == "null")}
-        nullable = len(kinds) < len(options)
-        if kinds == {"string"}:
-            return "nullable-string" if nullable else "string"
-        return "other"
-    types = schema.get("type")
-    types = set(types) if isinstance(types, list) else {types}
-    if types == {"string"} or (types == {None} and _all_strings(schema)):
-        return "string"
-    if types == {"string", "null"}:
-        return "nullable-string"
-    return "other"
-
-
-def _all_strings(schema: dict[str, Any]) -> bool:
-    values = schema["enum"] if isinstance(schema.get("enum"), list) else [schema["const"]] if "const" in schema else []
-    return bool(values) and all(isinstance(value, str) for value in values)
-
-
 def _jsonable(value: Any) -> Any:
     """A Python literal as a JSON value (tuples become lists); anything else is refused."""
     if value is None or isinstance(value, (bool, int, str)):
@@ -164,11 +138,11 @@ def _jsonable(value: Any) -> Any:
     raise ValueError("not a JSON value")
 
 
-def _typed(raw: str, kind: Kind) -> Any:
+def _typed(raw: str, kind: ValueKind) -> Any:
     """The value written as `raw` for a parameter of `kind` (see the module docstring)."""
-    if kind == "string":
+    if kind == "text":
         return raw
-    if kind == "nullable-string":
+    if kind == "text-or-null":
         return None if raw.strip() in ("null", "None") else raw
     text = raw.strip()
     try:
@@ -268,7 +242,7 @@ class _Reader:
             elif key_end_space.startswith(text[value_start:]):
                 break
             member = json.dumps(key, ensure_ascii=False) + ": "
-            kind = _kind(schemas.get(key))
+            kind = ParameterSyntax.value_kind(schemas.get(key))
             value_end, decided = self.value_end(value_start, (begin_tag, tail_tag))
             raw = text[value_start:len(text) if value_end is None else value_end]
             if not decided:
@@ -277,7 +251,7 @@ class _Reader:
                     raw = raw[: len(raw) - held_back(raw, [end_space + end_tag, end_tag])]
                 if end_space:
                     raw = raw.rstrip()  # trailing whitespace may be the delimiter
-                streamed = json.dumps(raw, ensure_ascii=False)[:-1] if kind == "string" else ""
+                streamed = json.dumps(raw, ensure_ascii=False)[:-1] if kind == "text" else ""
                 members.append(member + streamed)
                 call.arguments = "{" + ", ".join(members)
                 if value_end is None and not self.partial:

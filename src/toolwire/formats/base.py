@@ -18,7 +18,7 @@ import string
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import ClassVar, Literal, Mapping, Sequence
+from typing import Any, ClassVar, Literal, Mapping, Sequence
 
 from toolwire.types import AssistantMessage, Message, ParsedMessage, Tool
 
@@ -32,6 +32,7 @@ __all__ = [
     "ReasoningSyntax",
     "RenderOptions",
     "Slot",
+    "ValueKind",
     "random_call_id",
 ]
 
@@ -54,6 +55,9 @@ ArgumentStyle = Literal["json", "python-kwargs", "js-args", "parameters"]
 - `parameters`: one tagged parameter per argument, as `CallSyntax.parameters` says."""
 
 
+ValueKind = Literal["text", "text-or-null", "json"]
+
+
 @dataclass(frozen=True)
 class ParameterSyntax:
     """Arguments written one parameter at a time instead of as one JSON object (Qwen3-Coder,
@@ -66,6 +70,31 @@ class ParameterSyntax:
     begin: str
     key_end: str
     end: str
+
+    @staticmethod
+    def value_kind(schema: Any) -> ValueKind:
+        """How a parameter of `schema` is written: `text` (a string: raw text),
+        `text-or-null` (a nullable string: raw text, or `null`/`None` for null) or `json`
+        (anything else, and parameters the schema does not type as strings)."""
+        if not isinstance(schema, Mapping):
+            return "json"
+        options = schema.get("anyOf") or schema.get("oneOf")
+        if isinstance(options, list):
+            kinds = [ParameterSyntax.value_kind(option) for option in options
+                     if not (isinstance(option, Mapping) and option.get("type") == "null")]
+            if kinds and all(kind == "text" for kind in kinds):
+                return "text-or-null" if len(kinds) < len(options) else "text"
+            return "json"
+        types = schema.get("type")
+        types = set(types) if isinstance(types, list) else {types}
+        if types == {"string"}:
+            return "text"
+        if types == {"string", "null"}:
+            return "text-or-null"
+        values = schema["enum"] if isinstance(schema.get("enum"), list) else [schema["const"]] if "const" in schema else []
+        if types == {None} and values and all(isinstance(value, str) for value in values):
+            return "text"
+        return "json"
 
 
 @dataclass(frozen=True)
