@@ -207,12 +207,12 @@ class _Builder:
             strings = [value for value in values if isinstance(value, str)]
             return seq(Alt(tuple(Literal(value) for value in strings)) if len(strings) > 1 else Literal(strings[0]),
                        self.literal(end))
+        # Raw text up to the closing tag; the whitespace the format writes before the tag
+        # (`\n</parameter>`) is optional: models leave it out, and the parser strips it.
         pieces = self.pieces(tag)
         if len(pieces) == 1 and isinstance(pieces[0], Token):
-            # The closing tag is a token: the value is text without it, then the token.
-            return seq(Text(not_containing=pieces), self.literal(lead), pieces[0], self.literal(after))
-        closing = lead + tag
-        raw = self.add(self.fresh("raw"), TextUntil(Text(not_containing=self.pieces(closing)), closing))
+            return seq(Text(not_containing=pieces), pieces[0], self.literal(after))
+        raw = self.add(self.fresh("raw"), TextUntil(Text(not_containing=pieces), tag))
         return seq(raw, self.literal(after))
 
     def js_args_rule(self, schema: dict[str, Any]) -> Ref:
