@@ -33,6 +33,11 @@ hand-made cases. What a policy did to a turn is reported in the response (`toolw
 * `call_confidence`: the probability the model must have given each content token it
   chose (a token with a letter or digit, where the grammar allowed others) in a call
   toolwire asked for (a repaired or a further call). 
+* `schemas`: a tool schema no value can satisfy or the grammar engine cannot compile
+  (an integer with string `enum` values, `minimum` above `maximum`, a lookaround
+  `pattern`...). `relax` (default) drops the offending keyword, or leaves that tool's
+  arguments as any JSON object, and names the change (`toolwire.schema.relax`); `strict`
+  refuses the request with an error naming the tool.
 * `repeat_calls`: given a tool result, small models call the same tool with the same
   arguments again. `withhold` (default) sets such a first call aside and generates the
   turn again as text, except when the last tool result was an error or a user message is
@@ -58,6 +63,7 @@ __all__ = [
     "ParallelPolicy",
     "Policies",
     "RepeatPolicy",
+    "SchemaPolicy",
     "answered_calls",
     "canonical_arguments",
     "classify_opening",
@@ -77,6 +83,7 @@ __all__ = [
 CallSyntaxPolicy = Literal["repair", "keep", "probe"]
 ParallelPolicy = Literal["confident", "model", "grounded"]
 RepeatPolicy = Literal["withhold", "allow"]
+SchemaPolicy = Literal["relax", "strict"]
 
 DEFAULT_CALL_CONFIDENCE = 0.5
 
@@ -98,6 +105,7 @@ class Policies(BaseModel):
     call_confidence: float = Field(DEFAULT_CALL_CONFIDENCE, gt=0, le=1,
                                    description="least probability of each value token in a call toolwire asked for")
     repeat_calls: RepeatPolicy = Field("withhold", description="a first call repeating one already answered")
+    schemas: SchemaPolicy = Field("relax", description="tool schemas a grammar cannot enforce")
     describe_tools_when_none: bool = Field(True, description="describe the tools when tool_choice is none")
     thinking_budget: int | None = Field(None, ge=0, description="most tokens of thinking before the block is closed")
 

@@ -3,16 +3,21 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from toolwire.chat.policies import Policies
 from toolwire.engine.sampling import SamplingParams
-from toolwire.errors import RequestError
+from toolwire.errors import RequestError, SchemaError
 from toolwire.schema.jsonschema import normalize_parameters
+from toolwire.schema.relax import grammar_problem, relax_parameters
 from toolwire.types import Message, Tool, ToolChoice, parse_messages, parse_tool_choice, parse_tools, tools_from_functions
 
 __all__ = ["ChatRequest", "build_request"]
+
+logger = logging.getLogger("toolwire.chat")
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,8 @@ class ChatRequest:
     namespaces: Mapping[str, str] = field(default_factory=dict)
     thinking: bool | None = None
     reasoning_effort: str | None = None
+    notes: tuple[dict[str, Any], ...] = ()
+    """What request validation changed (relaxed schemas), reported with the answer."""
 
     @property
     def calls_allowed(self) -> bool:
@@ -75,15 +82,36 @@ def build_request(
     }
     choice_data = _legacy_choice(function_call) if legacy else _as_data(tool_choice)
     choice = parse_tool_choice(choice_data, parsed_tools)
+    policies = policies or Policies()
+    notes: list[dict[str, Any]] = []
+    if policies.constrained and choice != "none":
+        for index, tool in enumerate(parsed_tools):
+            where = f"{field_name}[{index}].function.parameters"
+            schemas[tool.name], changes = _enforceable(schemas[tool.name], tool.name, where, policies)
+            notes += [{"policy": "schemas", "action": "relaxed", "detail": f"{where}: {change}"} for change in changes]
     if reasoning_effort is not None and reasoning_effort not in ("low", "medium", "high"):
         raise RequestError("reasoning_effort: must be 'low', 'medium' or 'high'", param="reasoning_effort")
     return ChatRequest(
         messages=parsed_messages, tools=parsed_tools, schemas=schemas, tool_choice=choice,
         parallel_tool_calls=parallel_tool_calls is not False and not legacy,
         response_format=response_format, legacy_functions=legacy, sampling=sampling or SamplingParams(),
-        policies=policies or Policies(), namespaces=dict(namespaces or {}), thinking=thinking,
-        reasoning_effort=reasoning_effort,
+        policies=policies, namespaces=dict(namespaces or {}), thinking=thinking,
+        reasoning_effort=reasoning_effort, notes=tuple(notes),
     )
+
+
+def _enforceable(schema: dict[str, Any], name: str, where: str, policies: Policies) -> tuple[dict[str, Any], list[str]]:
+    """`schema` as a grammar can enforce it (`schemas="relax"`), or an error naming the tool."""
+    if policies.schemas == "relax":
+        relaxed, changes = relax_parameters(schema)
+        for change in changes:
+            logger.warning("tool %s: %s", name, change)
+        return relaxed, changes
+    problem = grammar_problem(json.dumps(schema, sort_keys=True))
+    if problem is not None:
+        raise SchemaError(f"{where}: the schema of tool {name!r} cannot be compiled into a grammar: {problem}",
+                          param=where)
+    return schema, []
 
 
 def _as_data(value: Any) -> Any:

@@ -72,7 +72,7 @@ class Turn:
         self.pending = ""
         self.parser = StreamParser(format, request.tools)
         self.usage = TurnUsage()
-        self.notes: list[dict[str, Any]] = []
+        self.notes: list[dict[str, Any]] = list(request.notes)
         self.result = ParsedMessage()
         self.finish_reason = "stop"
         self._generation: Generation | None = None

@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from toolwire.chat.policies import parse_policies
 from toolwire.constrain import LarkConstraint
 from toolwire.engine.sampling import SamplingParams, sampling_params
 from toolwire.errors import RequestError
@@ -136,7 +137,8 @@ def chat_options(body: ChatCompletionRequest) -> dict[str, Any]:
     if body.token_limit() is not None:
         options["max_tokens"] = body.token_limit()
     if body.toolwire is not None:
-        options["policies"] = body.toolwire
+        parse_policies(body.toolwire, field="toolwire")  # a bad setting is a 400 naming toolwire.<setting>
+        options["policies"] = body.toolwire  # over the model's (server-wide) defaults
     if body.reasoning_effort is not None:
         options["reasoning_effort"] = body.reasoning_effort
     if body.thinking() is not None:
