@@ -56,6 +56,10 @@ CASES = {
     "truncated_call_is_content": ("Hi\n\n<tool_call>\n<function=get_weather>\n<parameter=city>\nPar",
                                   "Hi\n\n<tool_call>\n<function=get_weather>\n<parameter=city>\nPar", []),
     "text_after_calls": (call("get_time") + "\nDone.", "Done.", [("get_time", {})]),
+    "cut_between_parameters_keeps_the_call": ("<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n",
+                                              "", [("get_weather", {"city": "Paris"})]),
+    "cut_inside_a_tag_is_content": ("<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n<para",
+                                    "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n<para", []),
 }
 
 
@@ -67,7 +71,8 @@ def test_parse(text, content, calls):
 
 # A call announced while streaming (a parameter had opened) that is then cut off cannot be
 # taken back; its text still arrives as content.
-STREAMED = {key: text for key, (text, _, _) in CASES.items() if key != "truncated_call_is_content"}
+STREAMED = {key: text for key, (text, _, _) in CASES.items()
+            if key not in ("truncated_call_is_content", "cut_inside_a_tag_is_content")}
 
 
 @pytest.mark.parametrize("text", STREAMED.values(), ids=STREAMED.keys())

@@ -195,84 +195,95 @@ class _Reader:
             search = found + 1
 
     def call(self, position: int) -> tuple[ParsedCall | None, int, Status]:
-        """The call written at `position`, the index after it, and how it reads."""
-        text, shape, parameter = self.text, self.shape, self.shape.parameter
+        """The call written at `position`, the index after it, and how it reads. A call is
+        announced (while `partial`) once a parameter has opened or the call has closed: a
+        stray tag after the name makes it content."""
+        text, shape = self.text, self.shape
         start = _match(text, position, shape.head)
         if start is None or start == PENDING:
             return None, position, "invalid" if start is None else "pending"
-        stops = shape.name_stops()
         end = start
-        while end < len(text) and text[end] not in stops and not text[end].isspace():
+        while end < len(text) and text[end] not in shape.name_stops() and not text[end].isspace():
             end += 1
         if end == len(text):
-            return None, position, "pending" if self.partial else "invalid"
+            return None, position, "pending" if self.partial else "invalid"  # the name may go on
         if end == start:
             return None, position, "invalid"
-        call = ParsedCall(text[start:end], "", complete=False)
         index = _match(text, end, shape.after_name)
         if index is None:
             return None, position, "invalid"
+        call = ParsedCall(text[start:end], "", complete=False)
         schemas = _property_schemas(self.tools, call.name)
         members: list[str] = []
-        begin_tag, tail_tag = _tokens(parameter.begin)[0], _tokens(shape.tail)[0]
-        key_end_tag = _tokens(parameter.key_end)[0]
-        key_end_space = parameter.key_end[len(parameter.key_end.rstrip()):]
-        end_space = parameter.end[: len(parameter.end) - len(parameter.end.lstrip())]
         while index != PENDING:
             closed = _match(text, index, shape.tail)
             if closed is not None and closed != PENDING:
                 call.arguments, call.complete = "{" + ", ".join(members) + "}", True
                 return call, closed, "call"
-            opened = _match(text, index, parameter.begin)
-            if opened is None and closed is None:
+            member, after, status = self.parameter(index, schemas)
+            if status == "invalid" and closed != PENDING:
                 return None, position, "invalid"
-            if opened is None or opened == PENDING:
-                break
-            key_stop = text.find(key_end_tag, opened)
-            if key_stop < 0:
-                break
-            key = text[opened:key_stop].strip()
-            value_start = _match(text, key_stop, parameter.key_end)
-            if value_start is None or not key:
-                return None, position, "invalid"
-            if value_start == PENDING:
-                break
-            if text.startswith(key_end_space, value_start):
-                value_start += len(key_end_space)
-            elif key_end_space.startswith(text[value_start:]):
-                break
-            member = json.dumps(key, ensure_ascii=False) + ": "
-            kind = ParameterSyntax.value_kind(schemas.get(key))
-            value_end, decided = self.value_end(value_start, (begin_tag, tail_tag))
-            raw = text[value_start:len(text) if value_end is None else value_end]
-            if not decided:
-                if value_end is None:
-                    end_tag = _tokens(parameter.end)[0]
-                    raw = raw[: len(raw) - held_back(raw, [end_space + end_tag, end_tag])]
-                if end_space:
-                    raw = raw.rstrip()  # trailing whitespace may be the delimiter
-                streamed = json.dumps(raw, ensure_ascii=False)[:-1] if kind == "text" else ""
-                members.append(member + streamed)
-                call.arguments = "{" + ", ".join(members)
-                if value_end is None and not self.partial:
-                    return None, position, "invalid"
-                return call, len(text), "pending"
-            assert value_end is not None
-            if end_space and raw.endswith(end_space):
-                raw = raw[: -len(end_space)]
-            members.append(member + json.dumps(_typed(raw, kind), ensure_ascii=False))
-            index = _match(text, value_end, parameter.end)
-            if index is None:
-                return None, position, "invalid"
-        # The text ended between or inside tags.
+            if member is not None:
+                members.append(member)
+            if status != "call":
+                break  # the text ends inside a tag or a value
+            assert after is not None
+            index = after
         if not self.partial:
-            if members and (index == PENDING or skip_space(text, index) == len(text)):
+            # Cut off between parameters: the complete ones are the call; anything else is content.
+            if members and index != PENDING and skip_space(text, index) == len(text):
                 call.arguments, call.complete = "{" + ", ".join(members) + "}", True
                 return call, len(text), "call"
             return None, position, "invalid"
         call.arguments = "{" + ", ".join(members)
-        # Announced once a parameter has opened: a stray tag after the name is content.
         return (call if members else None), len(text), "pending"
+
+    def parameter(self, index: int, schemas: dict[str, Any]) -> tuple[str | None, int | None, Status]:
+        """The parameter opening at `index`: (its JSON member text, the index after it,
+        "call") once it is complete; while `partial` text ends inside it, (the member so
+        far, a string value streamed, or None before its key is complete, None,
+        "pending"); (None, None, "invalid") when something else is written there."""
+        text, parameter = self.text, self.shape.parameter
+        opened = _match(text, index, parameter.begin)
+        if opened is None:
+            return None, None, "invalid"
+        if opened == PENDING:
+            return None, PENDING, "pending"
+        key_stop = text.find(_tokens(parameter.key_end)[0], opened)
+        if key_stop < 0:
+            return None, PENDING, "pending"
+        key = text[opened:key_stop].strip()
+        value_start = _match(text, key_stop, parameter.key_end)
+        if value_start is None or not key:
+            return None, None, "invalid"
+        key_end_space = parameter.key_end[len(parameter.key_end.rstrip()):]
+        if value_start == PENDING or (key_end_space.startswith(text[value_start:])
+                                      and not text.startswith(key_end_space, value_start)):
+            return None, PENDING, "pending"
+        if text.startswith(key_end_space, value_start):
+            value_start += len(key_end_space)
+        member = json.dumps(key, ensure_ascii=False) + ": "
+        kind = ParameterSyntax.value_kind(schemas.get(key))
+        end_tag = _tokens(parameter.end)[0]
+        end_space = parameter.end[: len(parameter.end) - len(parameter.end.lstrip())]
+        value_end, decided = self.value_end(value_start, (_tokens(parameter.begin)[0], _tokens(self.shape.tail)[0]))
+        raw = text[value_start:len(text) if value_end is None else value_end]
+        if not decided:
+            if value_end is None and not self.partial:
+                return None, None, "invalid"
+            if value_end is None:
+                raw = raw[: len(raw) - held_back(raw, [end_space + end_tag, end_tag])]
+            if end_space:
+                raw = raw.rstrip()  # trailing whitespace may be the delimiter
+            streamed = json.dumps(raw, ensure_ascii=False)[:-1] if kind == "text" else ""
+            return member + streamed, PENDING, "pending"
+        assert value_end is not None
+        if end_space and raw.endswith(end_space):
+            raw = raw[: -len(end_space)]
+        after = _match(text, value_end, parameter.end)
+        if after is None:
+            return None, None, "invalid"
+        return member + json.dumps(_typed(raw, kind), ensure_ascii=False), after, "call"
 
     def block(self, position: int) -> tuple[list[ParsedCall], int, Status]:
         """The calls of the block at `position` (after `calls_begin`), the index after the
