@@ -57,7 +57,7 @@ def test_tagged_parameters_are_raw_text_for_strings_and_json_otherwise() -> None
     assert TextUntil(Text(not_containing=(Literal("</parameter>"),)), "</parameter>") in raws
     lark = lark_grammar(constraint(get_format("qwen3-coder"), "required"))
     assert '"<parameter=unit>\\n" ("celsius" | "fahrenheit") "\\n</parameter>\\n"' in lark
-    assert '"<parameter=vip>\\n" %json {"type": "boolean"' in lark
+    assert '"<parameter=vip>\\n" (%json {"type": "boolean"' in lark and '| ("True" | "False")) "\\n</parameter>' in lark
 
 
 # --- on real tokenizers -----------------------------------------------------------------------

@@ -69,8 +69,6 @@ KNOWN: dict[str, Known] = {
     "qwen3-coder": Known("qwen3-coder", unrendered={
         "reasoning_and_call": "Qwen3-Coder's template has no thinking (Qwen3.5's, same calls, has)",
         "reasoning_and_text": "Qwen3-Coder's template has no thinking (Qwen3.5's, same calls, has)",
-    }, grammar_differs={
-        "nested_arguments": "the template writes Python's `True`/`None`; the grammar writes JSON (the parser reads both)",
     }),
     "glm-4.5": Known("glm-4.5"),
     "glm-4.7-flash": Known("glm-4.7"),

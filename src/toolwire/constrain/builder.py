@@ -191,8 +191,9 @@ class _Builder:
     def parameter_value(self, schema: Any) -> Expr:
         """One parameter's value and the `end` that closes it. A string value is raw text
         that ends at the closing tag (an enum, one of its values); any other value is
-        JSON. String keywords other than `enum`/`const` (`pattern`, lengths) are not
-        enforced on raw text."""
+        JSON, or the Python literal where Python writes it differently (`True`, `None`:
+        what Qwen3-Coder's template prints). String keywords other than `enum`/`const`
+        (`pattern`, lengths) are not enforced on raw text."""
         parameter = self.request.syntax.parameters
         assert parameter is not None
         end = parameter.end
@@ -200,7 +201,10 @@ class _Builder:
         tag = end.strip().split()[0] if end.strip() else end
         after = end[len(lead) + len(tag):]
         if ParameterSyntax.value_kind(schema) == "json":
-            return seq(Json(schema), self.literal(end))
+            # JSON, or the Python literal the templates print with `| string` (`True`, `None`)
+            python = self.python_value(schema)
+            value: Expr = Json(schema) if python == Json(schema) else Alt((Json(schema), python))
+            return seq(value, self.literal(end))
         values = schema.get("enum") if isinstance(schema.get("enum"), list) else (
             [schema["const"]] if "const" in schema else None)
         if values:
