@@ -468,9 +468,12 @@ def triggered_calls_grammar(request: ToolCallConstraint, vocabulary: Vocabulary 
     the trigger on (the trigger included), for an `auto` turn whose format lets text come
     first and whose calls always begin with the trigger; None for any other turn, which
     needs the whole grammar (functionary's calls can open with a bare name: a lazy grammar
-    would never see them)."""
+    would never see them; a thinking model may write the trigger while it thinks, which
+    must not start a call)."""
     syntax = request.syntax
     if request.tool_choice != "auto" or request.resume or not request.tools or not syntax.text_before_calls:
+        return None
+    if syntax.reasoning is not None:
         return None
     if not (syntax.calls_begin + _first_literal(syntax)).startswith(syntax.trigger_text()):
         return None
