@@ -370,7 +370,7 @@ class Turn:
 
 def _inside_reasoning(text: str, reasoning: ReasoningSyntax) -> bool:
     """Whether `text` (output from the turn's start) stops inside the thinking block."""
-    opened = reasoning.opened_by_prompt or text.lstrip().startswith(reasoning.begin)
+    opened = reasoning.opened_by_prompt or text.lstrip().startswith(reasoning.begin.strip())
     return opened and reasoning.end not in text
 
 
