@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.constrain.cases import invalid
 from tests.formats.harness import ADD_TODO, NO_PARAMETERS, TOOLS, WEATHER, assistant
 from toolwire.constrain import ToolCallConstraint, closed_schema, lark_grammar, response_format_constraint
 from toolwire.formats import FORMAT_NAMES, get_format
@@ -80,11 +81,7 @@ def test_arguments_must_match_the_schema(engine, name: str, choice: str) -> None
     """Also under auto: free text can never carry an unconstrained call."""
     fmt = get_format(name)
     grammar = _grammar(engine, fmt, choice)
-    wrong_type = assistant(None, ("get_weather", {"city": 3}))
-    unknown_key = assistant(None, ("get_weather", {"city": "Paris", "country": "FR"}))
-    bad_enum = assistant(None, ("get_weather", {"city": "Paris", "unit": "kelvin"}))
-    unknown_tool = assistant(None, ("launch_rocket", {}))
-    for message in (wrong_type, unknown_key, bad_enum, unknown_tool):
+    for message in invalid(fmt).values():
         assert not accepts(engine, grammar, fmt, fmt.render_reply(message, TOOLS)), (name, message)
 
 

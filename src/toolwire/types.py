@@ -105,8 +105,12 @@ class UserMessage(_Model):
 
 
 class AssistantMessage(_Model):
+    """An assistant turn. `reasoning_content`: the text of the model's thinking block, as
+    OpenAI-compatible servers return it; templates of reasoning models render it."""
+
     role: Literal["assistant"] = "assistant"
     content: Content = None
+    reasoning_content: str | None = None
     tool_calls: list[ToolCall] | None = None
     function_call: FunctionCall | None = None
     name: str | None = None

@@ -239,3 +239,45 @@ def test_full_cli(todo_files):
                            input=HERMES_OUTPUT, capture_output=True, text=True, timeout=60)
     assert parse.returncode == 0, parse.stderr
     assert json.loads(parse.stdout)["tool_calls"][0]["function"]["name"] == "get_weather"
+
+
+# --- issue 14 (part 1): every new format renders and parses from the command line -------------
+
+ISSUE_14_REPLIES = {
+    "qwen3": '<think>\nCall it.\n</think>\n\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>',
+    "qwen3-coder": "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n</function>\n</tool_call>",
+    "glm-4.5": "\n<think>Call it.</think>\n<tool_call>get_weather<arg_key>city</arg_key>\n<arg_value>Paris</arg_value></tool_call>",
+    "glm-4.7": "<think>Call it.</think><tool_call>get_weather<arg_key>city</arg_key><arg_value>Paris</arg_value></tool_call>",
+    "minimax-m2": ('<think>\nCall it.\n</think>\n\n<minimax:tool_call>\n<invoke name="get_weather">\n'
+                   '<parameter name="city">Paris</parameter>\n</invoke>\n</minimax:tool_call>'),
+    "seed-oss": ("<seed:think>Call it.</seed:think>\n<seed:tool_call>\n<function=get_weather>\n"
+                 "<parameter=city>Paris</parameter>\n</function>\n</seed:tool_call>"),
+    "deepseek-v3.1": ('<think>Call it.</think><｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>'
+                      '{"city": "Paris"}<｜tool▁call▁end｜><｜tool▁calls▁end｜>'),
+    "deepseek-r1": ('<think>\nCall it.\n</think>\n\n<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n'
+                    '```json\n{"city": "Paris"}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>'),
+    "harmony": ('<|channel|>analysis<|message|>Call it.<|end|><|start|>assistant to=functions.get_weather'
+                '<|channel|>commentary json<|message|>{"city": "Paris"}'),
+    "nemotron": '<think>\nCall it.\n</think>\n\n<TOOLCALL>[{"name": "get_weather", "arguments": {"city": "Paris"}}]</TOOLCALL>',
+    "granite-3": '<think>Call it.</think><|tool_call|>[{"name": "get_weather", "arguments": {"city": "Paris"}}]',
+    "granite-4": '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>',
+    "smollm3": '<think>\nCall it.\n</think>\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>',
+}
+
+
+@pytest.mark.parametrize("name", ISSUE_14_REPLIES, ids=str)
+def test_render_and_parse_issue_14_formats(name, tmp_path, capsys, monkeypatch):
+    tools = write_json(tmp_path / "tools.json", [WEATHER.model_dump(exclude_none=True)])
+    messages = write_json(tmp_path / "conversation.json", [{"role": "user", "content": "Weather in Paris?"}])
+    assert cli.main(["render", "--format", name, "--tools", str(tools), "--messages", str(messages)]) == 0
+    prompt = capsys.readouterr().out
+    assert "Weather in Paris?" in prompt and "get_weather" in prompt
+    stdin = tmp_path / "output.txt"
+    stdin.write_text(ISSUE_14_REPLIES[name], encoding="utf-8")
+    with stdin.open("rb") as data:
+        monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"buffer": data})())
+        assert cli.main(["parse", "--format", name, "--tools", str(tools)]) == 0
+    message = json.loads(capsys.readouterr().out)
+    assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in message["tool_calls"]] == [
+        ("get_weather", {"city": "Paris"})]
+    assert message["content"] is None

@@ -17,14 +17,27 @@ ONE_CALL = assistant(None, ("get_weather", {"city": "Paris", "unit": "celsius"})
 TWO_CALLS = assistant(None, ("get_weather", {"city": "Paris"}), ("todo.addTodo", {"todo": "buy milk"}))
 NO_ARGS = assistant(None, ("get_time", {}))
 NESTED = assistant(None, ("book", {"guests": [{"name": "Ann \"A\" ü", "age": 3}], "vip": True, "note": None, "price": 9.5}))
-VALID = {"text": TEXT, "one call": ONE_CALL, "two calls": TWO_CALLS, "no arguments": NO_ARGS, "nested": NESTED}
+THINKING_CALL = ONE_CALL.model_copy(update={"reasoning_content": "I could write <tool_call> by hand; better call it."})
+"""A thinking block that mentions a call trigger, then a call (formats without a thinking
+block write the call alone)."""
+VALID = {"text": TEXT, "one call": ONE_CALL, "two calls": TWO_CALLS, "no arguments": NO_ARGS, "nested": NESTED,
+         "thinking then a call": THINKING_CALL}
 
 INVALID = {
     "wrong type": assistant(None, ("get_weather", {"city": 3})),
+    "not a boolean": assistant(None, ("book", {"vip": "yes"})),
     "unknown key": assistant(None, ("get_weather", {"city": "Paris", "country": "FR"})),
     "bad enum": assistant(None, ("get_weather", {"city": "Paris", "unit": "kelvin"})),
     "unknown tool": assistant(None, ("launch_rocket", {})),
 }
+
+
+def invalid(fmt: Format) -> dict[str, AssistantMessage]:
+    """The schema-invalid replies of `fmt`. Where string parameters are raw text (tagged
+    parameters), `{"city": 3}` is written as the valid `{"city": "3"}`: not invalid there."""
+    if fmt.syntax.arguments == "parameters":
+        return {label: message for label, message in INVALID.items() if label != "wrong type"}
+    return INVALID
 
 
 def constraint(fmt: Format, choice: ToolChoice = "auto", parallel: bool = True) -> ToolCallConstraint:

@@ -11,7 +11,7 @@ from typing import Any, Callable
 import pytest
 
 from tests.constrain.cases import (
-    INVALID, NO_ARGS, ONE_CALL, SCHEMAS, TEXT, TOOLS, TWO_CALLS, VALID, constraint, named, reply)
+    NO_ARGS, ONE_CALL, SCHEMAS, TEXT, TOOLS, TWO_CALLS, VALID, constraint, invalid, named, reply)
 from tests.formats.harness import assistant
 from toolwire.constrain import JsonConstraint, LarkConstraint, ToolCallConstraint
 from toolwire.constrain.ebnf import ebnf_grammar
@@ -65,7 +65,7 @@ def test_auto_accepts_replies_and_refuses_invalid_calls(compiler: Compiler, name
     compiled = _dialects(compiler)[dialect](constraint(fmt))
     for label, message in VALID.items():
         assert compiler.accepts(compiled, reply(fmt, message)), (name, label)
-    for label, message in INVALID.items():
+    for label, message in invalid(fmt).items():
         assert not compiler.accepts(compiled, reply(fmt, message)), (name, label)
 
 

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from hypothesis import strategies as st
 
 from toolwire.formats.base import Format
-from toolwire.streaming import ArgumentsDelta, CallStart, ContentDelta, StreamParser
+from toolwire.streaming import ArgumentsDelta, CallStart, ContentDelta, ReasoningDelta, StreamParser
 from toolwire.types import AssistantMessage, FunctionCall, ParsedCall, ParsedMessage, Tool, ToolCall
 
 CHUNK_SIZES = (1, 2, 3, 7, None)
@@ -58,6 +58,7 @@ def assert_round_trip(fmt: Format, message: AssistantMessage, tools: Sequence[To
     parsed = fmt.parse(text, tools=tools)
     assert (parsed.content or None) == (message.content or None), text
     assert call_pairs(parsed) == call_pairs(message), text
+    assert parsed.reasoning == (message.reasoning_content or ""), text
     assert_streaming_equivalent(fmt, text, tools)
 
 
@@ -69,7 +70,9 @@ def stream(fmt: Format, text: str, chunk: int | None, tools: Sequence[Tool] = TO
     folded = ParsedMessage()
     names_seen: set[int] = set()
     for event in events:
-        if isinstance(event, ContentDelta):
+        if isinstance(event, ReasoningDelta):
+            folded.reasoning += event.text
+        elif isinstance(event, ContentDelta):
             folded.content += event.text
         elif isinstance(event, CallStart):
             assert event.index == len(folded.calls), "call indices must be consecutive"
@@ -88,6 +91,7 @@ def assert_streaming_equivalent(fmt: Format, text: str, tools: Sequence[Tool] = 
     expected = fmt.parse(text, tools=tools)
     for chunk in CHUNK_SIZES:
         folded = stream(fmt, text, chunk, tools)
+        assert folded.reasoning == expected.reasoning, (chunk, text)
         assert folded.content == expected.content, (chunk, text)
         assert [(c.name, c.arguments) for c in folded.calls] == [(c.name, c.arguments) for c in expected.calls], (chunk, text)
 
@@ -119,13 +123,26 @@ def calls() -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
     )
 
 
-def assistant_turns(*, content_with_calls: bool, max_calls: int = 3) -> st.SearchStrategy[AssistantMessage]:
+def assistant_turns(
+    *, content_with_calls: bool, max_calls: int = 3, reasoning: st.SearchStrategy[str] | None = None,
+) -> st.SearchStrategy[AssistantMessage]:
     """Assistant turns: text only, one call, parallel calls; with text before calls when
-    the format allows it."""
+    the format allows it; each with a thinking block drawn from `reasoning` (when given)
+    or none."""
     text_only = _text.filter(lambda s: s.strip() == s and s.strip()).map(lambda s: assistant(s))
     with_calls = st.lists(calls(), min_size=1, max_size=max_calls).map(lambda cs: assistant(None, *cs))
     options = [text_only, with_calls]
     if content_with_calls:
         options.append(st.tuples(_text.filter(lambda s: s.strip() == s and s.strip()), st.lists(calls(), min_size=1, max_size=max_calls))
                        .map(lambda pair: assistant(pair[0], *pair[1])))
-    return st.one_of(options)
+    turns = st.one_of(options)
+    if reasoning is None:
+        return turns
+    return st.tuples(turns, st.one_of(st.none(), reasoning)).map(
+        lambda pair: pair[0].model_copy(update={"reasoning_content": pair[1]}))
+
+
+def thoughts(*markers: str) -> st.SearchStrategy[str]:
+    """Reasoning text: words, and the given markers (a format's call trigger), trimmed."""
+    words = st.one_of(_text, st.sampled_from(markers or ("hmm",)))
+    return st.lists(words, min_size=1, max_size=5).map(" ".join).map(str.strip).filter(bool)

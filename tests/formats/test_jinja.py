@@ -11,7 +11,7 @@ import pytest
 from tests.formats.harness import TOOLS, WEATHER, assistant
 from toolwire.errors import TemplateError
 from toolwire.formats import RenderOptions, get_format
-from toolwire.formats.jinja import JinjaFormat, detect_format
+from toolwire.formats.jinja import JinjaFormat, detect_format, thinking_variables
 from toolwire.formats.sandbox import ChatTemplate
 from toolwire.gguf import chat_template
 from toolwire.types import parse_messages
@@ -291,3 +291,52 @@ def test_model_files_templates():
     assert qwen == QWEN and JinjaFormat(qwen).parser_name == "hermes"
     smollm2 = chat_template(model_path("smollm2.gguf"))
     assert smollm2 == SMOLLM2 and detect_format(smollm2) is None
+
+
+# --- reasoning and thinking switches ------------------------------------------------------------
+
+QWEN3 = (Path(__file__).parent.parent / "templates" / "families" / "qwen3-0.6b.jinja").read_text()
+
+
+def test_reasoning_content_reaches_the_template():
+    messages = parse_messages([
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "reasoning_content": "Greet back.", "content": "Hello!"},
+    ])
+    source = "{{ messages[1].reasoning_content }}|{{ messages[1].thinking }}|{{ messages[0].reasoning_content is defined }}"
+    assert ChatTemplate(source).render(messages) == "Greet back.|Greet back.|False"
+
+
+def test_call_only_turns_get_empty_content_where_the_template_needs_a_string():
+    # Qwen3's template tests `'</think>' in message.content`, which fails on None.
+    prompt = ChatTemplate(QWEN3).render(CALL_AND_RESULT, [WEATHER])
+    assert '<|im_start|>assistant\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>' in prompt
+    # Templates that take None still get None.
+    assert ChatTemplate("{{ messages[1].content is none }}").render(CALL_AND_RESULT) == "True"
+    with pytest.raises(TemplateError, match="failed to render: TypeError"):
+        ChatTemplate("{{ 'a' + 1 }}{{ messages[1].content }}").render(CALL_AND_RESULT)
+
+
+@pytest.mark.parametrize("options,expected", [
+    (RenderOptions(), {}),
+    (RenderOptions(thinking=True), {"enable_thinking": True, "thinking": True}),
+    (RenderOptions(thinking=False), {"enable_thinking": False, "thinking": False, "thinking_budget": 0}),
+    (RenderOptions(reasoning_effort="low"), {"reasoning_effort": "low"}),
+])
+def test_thinking_variables(options, expected):
+    assert thinking_variables(options) == expected
+
+
+def test_thinking_switch_reaches_the_template():
+    user = CONVERSATIONS["user"]
+    fmt = JinjaFormat(QWEN3)
+    assert fmt.render(user).endswith("<|im_start|>assistant\n")
+    assert fmt.render(user, (), RenderOptions(thinking=True)).endswith("<|im_start|>assistant\n")
+    assert fmt.render(user, (), RenderOptions(thinking=False)).endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
+
+
+def test_call_only_turns_get_empty_content_where_the_template_would_print_none():
+    glm = ChatTemplate((Path(__file__).parent.parent / "templates" / "families" / "glm-4.7-flash.jinja").read_text())
+    prompt = glm.render(CALL_AND_RESULT, [WEATHER])
+    assert "None" not in prompt
+    assert "<|assistant|></think><tool_call>get_weather<arg_key>city</arg_key><arg_value>Paris</arg_value></tool_call>" in prompt

@@ -61,14 +61,15 @@ class Turn:
 
     def __init__(self, engine: Engine, format: Format, request: ChatRequest) -> None:
         self.engine = engine
-        self.format = format
         self.request = request
         self.policies = request.policies
-        self.syntax = format.syntax
         describe = request.tool_choice != "none" or self.policies.describe_tools_when_none
         options = RenderOptions(describe_tools=describe, namespaces=request.namespaces,
                                 thinking=request.thinking, reasoning_effort=request.reasoning_effort)
         self.prompt = format.render(request.messages, request.tools, options)
+        # A generation prompt that opened the thinking block (`<think>`) is continued inside it.
+        self.format = format = format.for_prompt(self.prompt)
+        self.syntax = format.syntax
         self.output = ""
         self.pending = ""
         self.parser = StreamParser(format, request.tools)
@@ -417,7 +418,7 @@ class Turn:
 
 def _inside_reasoning(text: str, reasoning: ReasoningSyntax) -> bool:
     """Whether `text` (output from the turn's start) stops inside the thinking block."""
-    opened = reasoning.opened_by_prompt or text.lstrip().startswith(reasoning.begin)
+    opened = reasoning.opened_by_prompt or text.lstrip().startswith(reasoning.begin.strip())
     return opened and reasoning.end not in text
 
 

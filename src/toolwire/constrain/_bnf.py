@@ -15,6 +15,7 @@ from typing import Any
 
 from toolwire.constrain.ir import (
     Alt,
+    AnyToken,
     Expr,
     Grammar,
     Json,
@@ -86,6 +87,8 @@ class BnfWriter:
             return quote(expr.text)
         if isinstance(expr, Token):
             return f"<[{expr.id}]>" if self.tokens_by_id else quote(expr.text)
+        if isinstance(expr, AnyToken):
+            return "(" + " | ".join(self.item(token) for token in expr.tokens) + ")"
         if isinstance(expr, Json):
             return self.json(expr.schema)
         if isinstance(expr, Text):
@@ -139,8 +142,15 @@ class BnfWriter:
         """Free text with its restrictions (see `Text`)."""
         forbidden = Text.joined(text.not_containing)
         opening_excluded = Text.joined(text.not_opening)[:1]
+        starting = Text.joined(text.not_starting)
+        if starting and (text.word_first or opening_excluded):
+            if starting[0] not in opening_excluded or forbidden:
+                raise _unsupported()(f"{self.dialect}: free text restricted in its opening in two ways")
+            starting = ""  # not opening with its first character, it cannot start with it
         if forbidden and (text.word_first or opening_excluded):
             raise _unsupported()(f"{self.dialect}: free text restricted both in its opening and its content")
+        if starting:
+            return self._not_starting(starting, forbidden)
         if forbidden:
             return self._not_containing(forbidden)
         anything = self.helper("any-text", f"[^{_class_chars(chr(0))}]*")
@@ -171,6 +181,42 @@ class BnfWriter:
             others = "".join(char for char, target in moves.items() if target != 0) + chr(0)
             options = [f"[^{_class_chars(others)}] {stem}-0", *branches]
             self.helpers[f"{stem}-{state}"] = "(" + " | ".join(options) + ")?"
+        return f"{stem}-0"
+
+
+    def _not_starting(self, prefix: str, forbidden: str) -> str:
+        """Rules for text that does not start with `prefix` (nor contain `forbidden`,
+        when given): state i = the text so far is `prefix[:i]`; a character other than
+        `prefix[i]` leaves the prefix for good (and continues as text without
+        `forbidden`, from the state its match has reached)."""
+        key = f"{prefix}\0{forbidden}"
+        if key in self._without:
+            return self._without[key]
+        stem = f"text-not-starting-{len(self._without) + 1}"
+        self._without[key] = f"{stem}-0"
+        without = self._not_containing(forbidden)[: -len("-0")] if forbidden else ""
+        anything = self.helper("any-text", f"[^{_class_chars(chr(0))}]*")
+        failure = _failure(forbidden) if forbidden else []
+        state = 0  # how much of `forbidden` the text so far ends with
+        for depth, expected in enumerate(prefix):
+            options: list[str] = []
+            if depth + 1 < len(prefix):
+                following = _step(forbidden, failure, state, expected) if forbidden else 0
+                if following < len(forbidden) or not forbidden:
+                    options.append(f"{quote(expected)} {stem}-{depth + 1}")
+            if forbidden:
+                moves = {char: _step(forbidden, failure, state, char) for char in set(forbidden) if char != expected}
+                options += [f"{quote(char)} {without}-{target}" for char, target in sorted(moves.items())
+                            if 0 < target < len(forbidden)]
+                others = expected + "".join(char for char, target in moves.items() if target != 0) + chr(0)
+                options.append(f"[^{_class_chars(others)}] {without}-0")
+            else:
+                options.append(f"[^{_class_chars(expected + chr(0))}] {anything}")
+            self.helpers[f"{stem}-{depth}"] = "(" + " | ".join(options) + ")?"
+            if forbidden:
+                state = _step(forbidden, failure, state, expected)
+                if state == len(forbidden):
+                    break  # the prefix itself holds `forbidden`: text cannot go on along it
         return f"{stem}-0"
 
 

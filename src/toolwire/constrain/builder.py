@@ -4,6 +4,11 @@ and its `tool_choice`. Format-blind: everything it knows about a format is in `C
     auto:      text_reply | calls | text_then_calls (when the format allows text first)
     required:  calls            named: one call of that tool        none: text_reply
 
+each after the format's thinking block when it has one (`CallSyntax.reasoning`): thinking
+is free text, where a trigger is just text, up to the block's end; optional, unless the
+prompt opened the block. Arguments written as tagged parameters (`CallSyntax.parameters`)
+are raw text for string parameters, up to the closing tag, and JSON otherwise.
+
 Free text can never become an unconstrained call: where calls may follow text, text may
 not contain the trigger (it ends the text instead); where calls stand alone, text may
 not open like the call block. When the trigger is one special token, text is followed by
@@ -29,6 +34,7 @@ from toolwire.constrain.constraints import (
 )
 from toolwire.constrain.ir import (
     Alt,
+    AnyToken,
     Expr,
     Grammar,
     Json,
@@ -42,7 +48,7 @@ from toolwire.constrain.ir import (
     Token,
     seq,
 )
-from toolwire.formats.base import ARGUMENTS, NAME, CallSyntax
+from toolwire.formats.base import ARGUMENTS, NAME, CallSyntax, ParameterSyntax
 from toolwire.types import NamedToolChoice, Tool
 
 __all__ = ["arguments_grammar", "build_grammar", "call_pieces", "text_grammar", "triggered_calls_grammar"]
@@ -93,12 +99,18 @@ class _Builder:
         self.request = request
         self.rules: dict[str, Expr] = {}
         self._count = 0
+        self.vocabulary = vocabulary
         specials = {text: tid for text, tid in vocabulary.special_tokens.items() if len(text) > 1}
         self._specials = specials
         self._special_re = (
             re.compile("|".join(re.escape(text) for text in sorted(specials, key=len, reverse=True)))
             if specials else None
         )
+
+    def special_tokens(self, *, excluding: set[str]) -> tuple[Token, ...]:
+        """The vocabulary's special tokens, but those in `excluding`."""
+        return tuple(Token(text, tid) for text, tid in sorted(self._specials.items(), key=lambda item: item[1])
+                     if text not in excluding)
 
     def fresh(self, stem: str) -> str:
         self._count += 1
@@ -161,7 +173,51 @@ class _Builder:
             return Json(schema)
         if style == "python-kwargs":
             return self.kwargs_rule(schema)
+        if style == "parameters":
+            return self.parameters_rule(schema)
         return self.js_args_rule(schema)
+
+    def parameters_rule(self, schema: dict[str, Any]) -> Ref:
+        """Tagged parameters (`CallSyntax.parameters`) in property order, optional ones
+        skippable: `begin KEY key_end VALUE end` each."""
+        parameter = self.request.syntax.parameters
+        if parameter is None:
+            raise ValueError("the `parameters` argument style needs CallSyntax.parameters")
+        properties = list((schema.get("properties") or {}).items())
+        required = set(schema.get("required") or [])
+        return self._sequence(properties, required, lambda key: parameter.begin + key + parameter.key_end,
+                              self.parameter_value, "params", separator="")
+
+    def parameter_value(self, schema: Any) -> Expr:
+        """One parameter's value and the `end` that closes it. A string value is raw text
+        that ends at the closing tag (an enum, one of its values); any other value is
+        JSON, or the Python literal where Python writes it differently (`True`, `None`:
+        what Qwen3-Coder's template prints). String keywords other than `enum`/`const`
+        (`pattern`, lengths) are not enforced on raw text."""
+        parameter = self.request.syntax.parameters
+        assert parameter is not None
+        end = parameter.end
+        lead = end[: len(end) - len(end.lstrip())]
+        tag = end.strip().split()[0] if end.strip() else end
+        after = end[len(lead) + len(tag):]
+        if ParameterSyntax.value_kind(schema) == "json":
+            # JSON, or the Python literal the templates print with `| string` (`True`, `None`)
+            python = self.python_value(schema)
+            value: Expr = Json(schema) if python == Json(schema) else Alt((Json(schema), python))
+            return seq(value, self.literal(end))
+        values = schema.get("enum") if isinstance(schema.get("enum"), list) else (
+            [schema["const"]] if "const" in schema else None)
+        if values:
+            strings = [value for value in values if isinstance(value, str)]
+            return seq(Alt(tuple(Literal(value) for value in strings)) if len(strings) > 1 else Literal(strings[0]),
+                       self.literal(end))
+        # Raw text up to the closing tag; the whitespace the format writes before the tag
+        # (`\n</parameter>`) is optional: models leave it out, and the parser strips it.
+        pieces = self.pieces(tag)
+        if len(pieces) == 1 and isinstance(pieces[0], Token):
+            return seq(Text(not_containing=pieces), pieces[0], self.literal(after))
+        raw = self.add(self.fresh("raw"), TextUntil(Text(not_containing=pieces), tag))
+        return seq(raw, self.literal(after))
 
     def js_args_rule(self, schema: dict[str, Any]) -> Ref:
         """One JSON object, or positional values in property order (required ones present)."""
@@ -185,17 +241,18 @@ class _Builder:
         return self._sequence(properties, required, lambda key: f"{key}=", self.python_value, "args")
 
     def _sequence(self, properties: list[tuple[str, Any]], required: set[str], label: Callable[[str], str],
-                  value: Callable[[Any], Expr], stem: str) -> Ref:
-        """Rules for a comma-separated run of items in order, optional ones skippable."""
+                  value: Callable[[Any], Expr], stem: str, separator: str = ", ") -> Ref:
+        """Rules for a run of items in order, `separator` between them, optional ones
+        skippable."""
         first = later = Ref("")
         for index in range(len(properties), -1, -1):
             if index == len(properties):
                 first = later = self.add(self.fresh(stem), Seq(()))
                 continue
             key, sub = properties[index]
-            item = (Literal(label(key)), value(sub))
+            item = (self.literal(label(key)), value(sub))
             take_first = Seq((*item, later))
-            take_later = Seq((Literal(", "), *item, later))
+            take_later = seq(self.literal(separator), *item, later)
             skip_first, skip_later = first, later
             new_first = self.fresh(stem)
             new_later = self.fresh(stem)
@@ -295,17 +352,44 @@ def _turn_grammar(request: ToolCallConstraint, vocabulary: Vocabulary) -> Gramma
 
     builder.add("text_reply", _text_body(builder, syntax, text))
     if not tools:
-        return Grammar(Ref("text_reply"), builder.rules)
+        return Grammar(_after_thinking(builder, request, Ref("text_reply")), builder.rules)
     call = builder.add("call", Alt(tuple(builder.call_rule(tool) for tool in tools)))
     more = None if single else Repeat(seq(builder.literal(syntax.separator), call))
     begin = None if request.resume else builder.literal(syntax.calls_begin)
     builder.add("calls", seq(begin, call, more, _closing(builder, syntax, single)))
     if choice == "required" or isinstance(choice, NamedToolChoice) or request.resume:
-        return Grammar(Ref("calls"), builder.rules)
+        return Grammar(_after_thinking(builder, request, Ref("calls")), builder.rules)
     if syntax.text_before_calls:
         _add_text_then_calls(builder, syntax, tools, text, more)
-        return Grammar(Alt((Ref("text_reply"), Ref("calls"), Ref("text_then_calls"))), builder.rules)
-    return Grammar(Alt((Ref("text_reply"), Ref("calls"))), builder.rules)
+        answer: Expr = Alt((Ref("text_reply"), Ref("calls"), Ref("text_then_calls")))
+    else:
+        answer = Alt((Ref("text_reply"), Ref("calls")))
+    return Grammar(_after_thinking(builder, request, answer), builder.rules)
+
+
+def _after_thinking(builder: _Builder, request: ToolCallConstraint, answer: Expr) -> Expr:
+    """`answer`, after the format's thinking block: free text (a call trigger in it is
+    just text) up to the block's end, then the separator. The block is optional unless
+    the prompt opened it (then the output starts inside it); a resumed turn is past it."""
+    reasoning = request.syntax.reasoning
+    if reasoning is None or request.resume:
+        return answer
+    end = builder.pieces(reasoning.end)
+    closing_token = len(end) == 1 and isinstance(end[0], Token)
+    # Special tokens written while thinking (but not the end of the block or of the turn)
+    # separate stretches of text; free text itself cannot produce them.
+    others = builder.special_tokens(excluding={reasoning.end, *builder.vocabulary.end_tokens})
+    stretch = Text(not_containing=end)
+    tokens = Repeat(Seq((stretch, AnyToken(others)))) if others else None
+    if closing_token:
+        thought: Expr = seq(tokens, stretch, end[0])
+    else:
+        thought = seq(tokens, builder.add("thinking", TextUntil(stretch, reasoning.end)))
+    block = seq(thought, builder.literal(reasoning.separator))
+    if reasoning.opened_by_prompt:
+        return Seq((block, answer))
+    opened = builder.add("thinking_block", seq(builder.literal(reasoning.begin), block))
+    return Seq((Repeat(opened, 0, 1), answer))
 
 
 def _closing(builder: _Builder, syntax: CallSyntax, single: bool) -> Expr | None:
@@ -317,14 +401,22 @@ def _closing(builder: _Builder, syntax: CallSyntax, single: bool) -> Expr | None
 
 
 def _text(builder: _Builder, request: ToolCallConstraint) -> Text:
-    """Free text that can never become an unconstrained call (see the module doc)."""
+    """Free text that can never become an unconstrained call (see the module doc), nor
+    start like the thinking block that may come before it."""
     syntax = request.syntax
+    reasoning = syntax.reasoning
+    thinking = reasoning is not None and not reasoning.opened_by_prompt and not request.resume
+    not_starting = builder.pieces(reasoning.begin) if thinking and reasoning is not None else ()
+    if request.plain_text_only and not_starting and not Text.joined(not_starting)[:1].isalnum():
+        not_starting = ()  # a text that opens with a word character cannot start with the block
     calls_possible = bool(request.tools) and request.tool_choice != "none"
     if calls_possible and syntax.text_before_calls:
-        return Text(request.plain_text_only, not_containing=builder.pieces(syntax.trigger_text()))
+        return Text(request.plain_text_only, not_containing=builder.pieces(syntax.trigger_text()),
+                    not_starting=not_starting)
     if calls_possible and not syntax.text_prefix:
-        return Text(request.plain_text_only, not_opening=builder.pieces(syntax.calls_begin + _first_literal(syntax)))
-    return Text(request.plain_text_only)
+        return Text(request.plain_text_only, not_opening=builder.pieces(syntax.calls_begin + _first_literal(syntax)),
+                    not_starting=not_starting)
+    return Text(request.plain_text_only, not_starting=not_starting)
 
 
 def _first_literal(syntax: CallSyntax) -> str:
@@ -376,9 +468,12 @@ def triggered_calls_grammar(request: ToolCallConstraint, vocabulary: Vocabulary 
     the trigger on (the trigger included), for an `auto` turn whose format lets text come
     first and whose calls always begin with the trigger; None for any other turn, which
     needs the whole grammar (functionary's calls can open with a bare name: a lazy grammar
-    would never see them)."""
+    would never see them; a thinking model may write the trigger while it thinks, which
+    must not start a call)."""
     syntax = request.syntax
     if request.tool_choice != "auto" or request.resume or not request.tools or not syntax.text_before_calls:
+        return None
+    if syntax.reasoning is not None:
         return None
     if not (syntax.calls_begin + _first_literal(syntax)).startswith(syntax.trigger_text()):
         return None

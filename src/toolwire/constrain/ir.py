@@ -4,6 +4,7 @@ A `Grammar` is a start expression and named rules. Expressions are small frozen 
 
     Literal("text")           literal text (never contains a special token's text)
     Token("<tool_call>", 7)   one special token, by its text and id in the model's vocabulary
+    AnyToken(tokens)          any one of these special tokens (free thinking may write them)
     Json(schema)              one JSON value valid against `schema`
     Text(...)                 free text, with the restrictions it carries (see `Text`)
     TextUntil(text, trigger)  free text ended by the first occurrence of `trigger`
@@ -26,6 +27,7 @@ from typing import Any, Iterator, Union
 
 __all__ = [
     "Alt",
+    "AnyToken",
     "Expr",
     "Grammar",
     "Json",
@@ -59,6 +61,14 @@ class Token:
 
 
 @dataclass(frozen=True)
+class AnyToken:
+    """Any one of `tokens`: special tokens that free text may hold in dialects whose text
+    cannot produce them (a thinking model may write `<tool_call>` while it thinks)."""
+
+    tokens: tuple[Token, ...]
+
+
+@dataclass(frozen=True)
 class Json:
     """One JSON value valid against `schema` (already closed where it must be), written
     with `, ` and `: ` separators as the formats' templates write it."""
@@ -77,7 +87,10 @@ class Text:
     - `word_first`: it opens, after whitespace, with a word character or a quote;
     - `not_containing`: it does not contain this text (a trigger that must end it);
     - `not_opening`: it does not open, after whitespace, with the first character of this
-      text (the lead-in of a call block, where calls stand alone).
+      text (the lead-in of a call block, where calls stand alone);
+    - `not_starting`: it does not start with this text (the thinking block's opening,
+      which the answer may not imitate: a lexer that prefers longer matches would
+      otherwise read a thinking block as answer text).
 
     Both texts are given as pieces (literal runs and special tokens). A dialect whose free
     text cannot produce a special token (Lark) needs no restriction for a text that starts
@@ -86,6 +99,7 @@ class Text:
     word_first: bool = False
     not_containing: tuple[Literal | Token, ...] = ()
     not_opening: tuple[Literal | Token, ...] = ()
+    not_starting: tuple[Literal | Token, ...] = ()
 
     @staticmethod
     def joined(pieces: tuple[Literal | Token, ...]) -> str:
@@ -137,7 +151,7 @@ class Repeat:
     max: int | None = None
 
 
-Expr = Union[Literal, Token, Json, Text, TextUntil, Line, Ref, Seq, Alt, Repeat]
+Expr = Union[Literal, Token, AnyToken, Json, Text, TextUntil, Line, Ref, Seq, Alt, Repeat]
 
 
 @dataclass

@@ -14,12 +14,13 @@ end-of-generation tokens.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Iterable
 
 from toolwire.constrain.builder import build_grammar
 from toolwire.constrain.constraints import Constraint, LarkConstraint, Vocabulary
 from toolwire.constrain.ir import (
     Alt,
+    AnyToken,
     Expr,
     Grammar,
     Json,
@@ -96,6 +97,8 @@ class _LarkWriter:
             return _string(expr.text)
         if isinstance(expr, Token):
             return f"<[{expr.id}]>"
+        if isinstance(expr, AnyToken):
+            return f"<[{_id_ranges(token.id for token in expr.tokens)}]>"
         if isinstance(expr, Json):
             return json_directive(expr.schema)
         if isinstance(expr, Text):
@@ -114,6 +117,17 @@ class _LarkWriter:
                 inner = f"({inner})"
             return inner + _quantifier(expr.min, expr.max)
         raise TypeError(f"Lark cannot render {expr!r} here")  # TextUntil is a rule body only
+
+
+def _id_ranges(ids: Iterable[int]) -> str:
+    """Token ids as llguidance's ranges: `3,7-9`."""
+    ranges: list[list[int]] = []
+    for tid in sorted(set(ids)):
+        if ranges and tid == ranges[-1][1] + 1:
+            ranges[-1][1] = tid
+        else:
+            ranges.append([tid, tid])
+    return ",".join(str(low) if low == high else f"{low}-{high}" for low, high in ranges)
 
 
 def json_directive(schema: dict[str, Any]) -> str:
@@ -144,6 +158,8 @@ def _text_terminal(text: Text) -> str:
         excluded.append("/(?s:.*)" + _regex_literal(text.not_containing[0].text) + "(?s:.*)/")
     if text.not_opening and isinstance(text.not_opening[0], Literal):
         excluded.append("/\\s*" + _regex_literal(text.not_opening[0].text[0]) + "(?s:.*)/")
+    if text.not_starting and isinstance(text.not_starting[0], Literal):
+        excluded.append("/" + _regex_literal(text.not_starting[0].text) + "(?s:.*)/")
     return " & ".join([base] + [f"~{regex}" for regex in excluded])
 
 
@@ -153,8 +169,8 @@ def _regex_literal(text: str) -> str:
     for char in text:
         if char == "\n":
             out.append("\\n")
-        elif char.isalnum() or char in " _-:'\"<>,=":
-            out.append(char)
+        elif char.isalnum() or char in " _-:'\"<>,=" or not char.isascii():
+            out.append(char)  # the regex engine refuses escapes of non-ASCII characters (DeepSeek's `｜`)
         else:
             out.append("\\" + char)
     return "".join(out)

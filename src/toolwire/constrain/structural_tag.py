@@ -5,6 +5,7 @@ Structural tags describe calls the way engines dispatch them: each call is a `ta
 (`begin` = the call's literal text up to its arguments, `content` = the arguments,
 `end` = the literal text after them). Built from the format's `CallSyntax` only:
 
+    thinking (when the format has a block):  optional tag(begin, any text, end) first
     auto, text before calls:  [text_prefix] triggered_tags(trigger -> one tag per tool)
                               (or, when the format wraps its calls in a block, one tag for
                               the block whose content is tags_with_separator), or calls alone
@@ -51,6 +52,9 @@ class _StructuralTag:
         self.single = isinstance(choice, NamedToolChoice) or not request.parallel_tool_calls
 
     def turn(self) -> Format:
+        return self.after_thinking(self.answer())
+
+    def answer(self) -> Format:
         if not self.tools:
             return self.text_reply()
         if self.request.tool_choice != "auto" or self.request.resume:
@@ -58,6 +62,19 @@ class _StructuralTag:
         if self.syntax.text_before_calls:
             return _or(self.text_then_calls(), self.calls_block())
         return _or(self.text_reply(), self.calls_block())
+
+    def after_thinking(self, answer: Format) -> Format:
+        """`answer` after the format's thinking block: a tag of any text (a trigger in it
+        is text), optional unless the prompt opened it."""
+        reasoning = self.syntax.reasoning
+        if reasoning is None or self.request.resume:
+            return answer
+        begin = "" if reasoning.opened_by_prompt else reasoning.begin
+        thinking = {"type": "tag", "begin": begin, "content": {"type": "any_text"},
+                    "end": reasoning.end + reasoning.separator}
+        if reasoning.opened_by_prompt:
+            return _sequence(thinking, answer)
+        return _sequence({"type": "optional", "content": thinking}, answer)
 
     # -- pieces -------------------------------------------------------------------------
 

@@ -12,12 +12,13 @@ A format knows three things and nothing else knows them:
 
 from __future__ import annotations
 
+import copy
 import secrets
 import string
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import ClassVar, Literal, Mapping, Sequence
+from typing import Any, ClassVar, Literal, Mapping, Sequence
 
 from toolwire.types import AssistantMessage, Message, ParsedMessage, Tool
 
@@ -27,9 +28,11 @@ __all__ = [
     "ArgumentStyle",
     "CallSyntax",
     "Format",
+    "ParameterSyntax",
     "ReasoningSyntax",
     "RenderOptions",
     "Slot",
+    "ValueKind",
     "random_call_id",
 ]
 
@@ -44,11 +47,54 @@ class Slot(Enum):
 NAME = Slot.NAME
 ARGUMENTS = Slot.ARGUMENTS
 
-ArgumentStyle = Literal["json", "python-kwargs", "js-args"]
+ArgumentStyle = Literal["json", "python-kwargs", "js-args", "parameters"]
 """How a call's arguments are written:
 - `json`: one JSON object;
 - `python-kwargs`: `key=value` pairs with Python literals (`True`, `None`);
-- `js-args`: one JSON object, or positional JSON values in schema property order."""
+- `js-args`: one JSON object, or positional JSON values in schema property order;
+- `parameters`: one tagged parameter per argument, as `CallSyntax.parameters` says."""
+
+
+ValueKind = Literal["text", "text-or-null", "json"]
+
+
+@dataclass(frozen=True)
+class ParameterSyntax:
+    """Arguments written one parameter at a time instead of as one JSON object (Qwen3-Coder,
+    GLM, MiniMax, Seed-OSS): each argument is `begin KEY key_end VALUE end`, in the order
+    the model chooses. A value is typed by the tool's schema: string parameters are raw
+    text (written as is, never quoted or escaped), others are JSON. Whitespace in
+    `key_end` after its last tag and in `end` before its first tag belongs to the format,
+    not to the value (Qwen3-Coder: `<parameter=city>\nParis\n</parameter>`)."""
+
+    begin: str
+    key_end: str
+    end: str
+
+    @staticmethod
+    def value_kind(schema: Any) -> ValueKind:
+        """How a parameter of `schema` is written: `text` (a string: raw text),
+        `text-or-null` (a nullable string: raw text, or `null`/`None` for null) or `json`
+        (anything else, and parameters the schema does not type as strings)."""
+        if not isinstance(schema, Mapping):
+            return "json"
+        options = schema.get("anyOf") or schema.get("oneOf")
+        if isinstance(options, list):
+            kinds = [ParameterSyntax.value_kind(option) for option in options
+                     if not (isinstance(option, Mapping) and option.get("type") == "null")]
+            if kinds and all(kind == "text" for kind in kinds):
+                return "text-or-null" if len(kinds) < len(options) else "text"
+            return "json"
+        types = schema.get("type")
+        types = set(types) if isinstance(types, list) else {types}
+        if types == {"string"}:
+            return "text"
+        if types == {"string", "null"}:
+            return "text-or-null"
+        values = schema["enum"] if isinstance(schema.get("enum"), list) else [schema["const"]] if "const" in schema else []
+        if types == {None} and values and all(isinstance(value, str) for value in values):
+            return "text"
+        return "json"
 
 
 @dataclass(frozen=True)
@@ -63,6 +109,12 @@ class ReasoningSyntax:
     end: str
     opened_by_prompt: bool = False
     separator: str = ""
+
+    def left_open_by(self, prompt: str) -> bool:
+        """Whether `prompt` ends inside this block: its generation prompt wrote `begin`
+        (GLM-4.7's `<|assistant|><think>`, DeepSeek-R1's `<think>\n`), so the model's
+        output starts with its thinking."""
+        return bool(self.begin.strip()) and prompt.rstrip().endswith(self.begin.strip())
 
 
 @dataclass(frozen=True)
@@ -83,6 +135,7 @@ class CallSyntax:
     `<tool_call>`); text before it in the lead-in counts as free text.
     `call` is a template of literal strings and `Slot`s, e.g. hermes:
     `("<tool_call>\\n{\\"name\\": \\"", NAME, "\\", \\"arguments\\": ", ARGUMENTS, "}\\n</tool_call>")`.
+    With `arguments` "parameters", ARGUMENTS is written as `parameters` says.
     """
 
     call: tuple[str | Slot, ...]
@@ -99,6 +152,7 @@ class CallSyntax:
     stops: tuple[str, ...] = ()
     trigger: str = ""
     reasoning: ReasoningSyntax | None = None
+    parameters: ParameterSyntax | None = None
 
     def lead_in(self) -> str:
         """Everything written between text and the first call's name: `text_to_calls`,
@@ -177,6 +231,18 @@ class Format(ABC):
     def new_call_id(self) -> str:
         """A fresh id for a call this format's model made."""
         return random_call_id()
+
+    def for_prompt(self, prompt: str) -> "Format":
+        """This format reading the output that continues `prompt`: a copy whose
+        `syntax.reasoning.opened_by_prompt` says whether the prompt left the thinking block
+        open (see `ReasoningSyntax.left_open_by`), so that the parser and the grammar start
+        inside it; `self` when that is already so."""
+        reasoning = self.syntax.reasoning
+        if reasoning is None or reasoning.left_open_by(prompt) == reasoning.opened_by_prompt:
+            return self
+        continued = copy.copy(self)
+        continued.syntax = replace(self.syntax, reasoning=replace(reasoning, opened_by_prompt=not reasoning.opened_by_prompt))
+        return continued
 
     def supports_content_with_calls(self) -> bool:
         """Whether one turn can carry both text and calls."""

@@ -17,7 +17,8 @@ so its output is parsed by `hermes`. Templates are untrusted: they render in the
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+import copy
+from typing import Any, Mapping, Sequence, Union
 
 from toolwire.errors import TemplateError
 from toolwire.formats.base import Format, RenderOptions
@@ -25,26 +26,51 @@ from toolwire.formats.registry import get_format
 from toolwire.formats.sandbox import ChatTemplate
 from toolwire.types import AssistantMessage, Message, ParsedMessage, SystemMessage, Tool
 
-__all__ = ["DETECTION_ORDER", "JinjaFormat", "detect_format"]
+__all__ = ["DETECTION_ORDER", "JinjaFormat", "detect_format", "thinking_variables"]
 
-DETECTION_ORDER: tuple[tuple[str, tuple[str, ...]], ...] = (
+Marker = Union[str, tuple[str, ...]]
+"""Text a template contains; a tuple: texts it contains all of."""
+
+DETECTION_ORDER: tuple[tuple[str, tuple[Marker, ...]], ...] = (
     ("functionary-v2", ("<|recipient|>",)),
     ("mistral", ("[TOOL_CALLS]",)),
+    ("harmony", ("<|channel|>",)),
+    ("seed-oss", ("<seed:tool_call>",)),
+    ("minimax-m2", ("<minimax:tool_call>",)),
+    ("qwen3-coder", ("<parameter=",)),
+    ("glm-4.7", ("</arg_key><arg_value>",)),
+    ("glm-4.5", ("<arg_key>",)),
+    ("deepseek-r1", (("<｜tool▁calls▁begin｜>", "```json"),)),
+    ("deepseek-v3.1", ("<｜tool▁calls▁begin｜>",)),
+    ("nemotron", ("<TOOLCALL>",)),
+    ("granite-3", (("<|tool_call|>", "<|start_of_role|>"),)),
+    ("granite-4", (("<tool_call>", "<|start_of_role|>"),)),
+    ("smollm3", ("Reasoning Mode: ",)),
+    ("qwen3", (("<tool_call>", "</think>"),)),
     ("hermes", ("<tool_call>",)),
     ("pythonic", ("<|tool_call_start|>", "<|tool_list_start|>", "[func_name1(")),
     ("llama3-json", ("<|python_tag|>", '"parameters": ', '\\"parameters\\": ')),
 )
 """(format, markers) in the order `detect_format` tries them; the first format with a
-marker in the template wins. Specific markers come first: pythonic Llama templates also
-contain Llama's headers, so `pythonic` is tried before `llama3-json`, whose markers are
-`<|python_tag|>` or Llama 3.1's `{"name": function name, "parameters": ...}` wording."""
+marker in the template wins. Specific markers come first: GLM, Granite 4 and Qwen3
+templates also write `<tool_call>`, so they are tried before `hermes`; Qwen3-Coder's
+`<parameter=` before GLM; DeepSeek-R1's fenced arguments before DeepSeek-V3.1; pythonic
+Llama templates also contain Llama's headers, so `pythonic` is tried before `llama3-json`,
+whose markers are `<|python_tag|>` or Llama 3.1's `{"name": function name, "parameters":
+...}` wording. SmolLM3's template shows no call syntax; its model writes `hermes` calls
+after a `<think>` block, and its template says `Reasoning Mode: `."""
+
+
+def _contains(template: str, marker: Marker) -> bool:
+    return all(text in template for text in ((marker,) if isinstance(marker, str) else marker))
+
 
 def detect_format(template: str) -> str | None:
     """The name of the format whose output `template` teaches the model to write, or None
     when the template shows no tool-call syntax (e.g. SmolLM2's plain ChatML). See
     `DETECTION_ORDER`."""
     for name, markers in DETECTION_ORDER:
-        if any(marker in template for marker in markers):
+        if any(_contains(template, marker) for marker in markers):
             return name
     return None
 
@@ -79,7 +105,8 @@ class JinjaFormat(Format):
         if options.system_prompt and not (listed and listed[0].role in ("system", "developer")):
             listed.insert(0, SystemMessage(content=options.system_prompt))
         shown = tools if options.describe_tools else ()
-        return self.template.render(listed, shown, add_generation_prompt=options.add_generation_prompt)
+        return self.template.render(
+            listed, shown, add_generation_prompt=options.add_generation_prompt, variables=thinking_variables(options))
 
     def render_reply(self, message: AssistantMessage, tools: Sequence[Tool] = ()) -> str:
         return self.parser.render_reply(message, tools)
@@ -89,3 +116,28 @@ class JinjaFormat(Format):
 
     def new_call_id(self) -> str:
         return self.parser.new_call_id()
+
+    def for_prompt(self, prompt: str) -> Format:
+        parser = self.parser.for_prompt(prompt)
+        if parser is self.parser:
+            return self
+        continued = copy.copy(self)
+        continued.parser = parser
+        continued.syntax = parser.syntax
+        return continued
+
+
+def thinking_variables(options: RenderOptions) -> dict[str, Any]:
+    """The template variables that carry `options.thinking` and `options.reasoning_effort`,
+    under the names the families' templates read: `enable_thinking` (Qwen3, GLM, SmolLM3),
+    `thinking` (DeepSeek-V3.1, Granite 3.3), `thinking_budget` 0 for no thinking
+    (Seed-OSS) and `reasoning_effort` (gpt-oss). Unset options set nothing, so each
+    template keeps its own default."""
+    variables: dict[str, Any] = {}
+    if options.thinking is not None:
+        variables["enable_thinking"] = variables["thinking"] = options.thinking
+        if not options.thinking:
+            variables["thinking_budget"] = 0
+    if options.reasoning_effort is not None:
+        variables["reasoning_effort"] = options.reasoning_effort
+    return variables

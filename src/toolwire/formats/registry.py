@@ -14,11 +14,24 @@ __all__ = ["FORMAT_NAMES", "format_class", "get_format"]
 
 _MODULES: dict[str, tuple[str, str]] = {
     "chatml-functions": ("toolwire.formats.chatml_functions", "ChatMLFunctionsFormat"),
+    "deepseek-r1": ("toolwire.formats.deepseek", "DeepSeekR1Format"),
+    "deepseek-v3.1": ("toolwire.formats.deepseek", "DeepSeekV31Format"),
     "functionary-v2": ("toolwire.formats.functionary_v2", "FunctionaryV2Format"),
+    "granite-3": ("toolwire.formats.granite", "Granite3Format"),
+    "granite-4": ("toolwire.formats.granite", "Granite4Format"),
+    "harmony": ("toolwire.formats.harmony", "HarmonyFormat"),
     "hermes": ("toolwire.formats.hermes", "HermesFormat"),
     "llama3-json": ("toolwire.formats.llama3_json", "Llama3JsonFormat"),
+    "minimax-m2": ("toolwire.formats.minimax", "MiniMaxM2Format"),
     "mistral": ("toolwire.formats.mistral", "MistralFormat"),
+    "nemotron": ("toolwire.formats.nemotron", "NemotronFormat"),
     "pythonic": ("toolwire.formats.pythonic", "PythonicFormat"),
+    "qwen3": ("toolwire.formats.qwen3", "Qwen3Format"),
+    "qwen3-coder": ("toolwire.formats.qwen3_coder", "Qwen3CoderFormat"),
+    "glm-4.5": ("toolwire.formats.glm", "Glm45Format"),
+    "glm-4.7": ("toolwire.formats.glm", "Glm47Format"),
+    "seed-oss": ("toolwire.formats.seed_oss", "SeedOssFormat"),
+    "smollm3": ("toolwire.formats.smollm3", "SmolLM3Format"),
     "generic": ("toolwire.formats.generic", "GenericFormat"),
 }
 

@@ -122,7 +122,8 @@ def _explain(error: Exception) -> TemplateError:
 def _message_dicts(messages: Sequence[Message]) -> list[dict[str, Any]]:
     """Messages as HF templates expect them: plain dicts without unset fields, text
     content, call arguments as dicts, `developer` as `system`, the legacy `function` role
-    as `tool`, and each tool result named after the call it answers."""
+    as `tool`, each tool result named after the call it answers, and an assistant turn's
+    reasoning as `reasoning_content` and `thinking`."""
     names: dict[str, str] = {}
     result: list[dict[str, Any]] = []
     for message in messages:
@@ -141,6 +142,9 @@ def _message_dicts(messages: Sequence[Message]) -> list[dict[str, Any]]:
                 names.update((call.id, call.function.name) for call in calls)
             if "tool_calls" in item and not text:
                 item["content"] = None
+            if message.reasoning_content:
+                # `reasoning_content` (Qwen3, GLM, MiniMax, Seed-OSS); `thinking` (gpt-oss)
+                item["reasoning_content"] = item["thinking"] = message.reasoning_content
         elif isinstance(message, ToolMessage):
             item = {"role": "tool", "content": text}
             if message.tool_call_id is not None:
@@ -172,6 +176,7 @@ class ChatTemplate:
         self.bos_token = bos_token
         self.eos_token = eos_token
         self.variables = dict(variables or {})
+        self._empty_for_null: bool | None = None
         environment = _Sandbox(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols, _GenerationTag])
         environment.filters["tojson"] = _tojson
         environment.globals["raise_exception"] = _raise_exception
@@ -183,17 +188,48 @@ class ChatTemplate:
 
     def render(
         self, messages: Sequence[Message], tools: Sequence[Tool] = (), *, add_generation_prompt: bool = True,
+        variables: Mapping[str, Any] | None = None,
     ) -> str:
-        """The template's text for `messages`; `tools` is None for the template when empty."""
+        """The template's text for `messages`; `tools` is None for the template when empty.
+        `variables` are further template variables for this rendering (`enable_thinking`).
+
+        A call-only assistant turn has `content` None, as OpenAI sends it. Templates that
+        fail on that (Qwen3's `'</think>' in message.content`) or print it (`None`, GLM's)
+        get `""` instead, as llama.cpp gives them; which a template needs is found on its
+        first such turn."""
+        dicts = _message_dicts(messages)
         context = {
             **self.variables,
-            "messages": _message_dicts(messages),
+            **(variables or {}),
+            "messages": dicts,
             "tools": [tool.model_dump(exclude_none=True) for tool in tools] or None,
             "add_generation_prompt": add_generation_prompt,
             "bos_token": self.bos_token,
             "eos_token": self.eos_token,
         }
+        nulls = [item for item in dicts if item.get("content", "") is None]
+        if nulls and self._empty_for_null is None:
+            self._empty_for_null = self._prints_or_fails_on_null(context, nulls)
+        if nulls and self._empty_for_null:
+            for item in nulls:
+                item["content"] = ""
         try:
             return self._template.render(context)
         except _RENDER_ERRORS as exc:
             raise _explain(exc) from None
+
+    def _prints_or_fails_on_null(self, context: dict[str, Any], nulls: list[dict[str, Any]]) -> bool:
+        try:
+            with_null = self._template.render(context)
+        except _RENDER_ERRORS:
+            return True
+        for item in nulls:
+            item["content"] = ""
+        try:
+            with_empty = self._template.render(context)
+        except _RENDER_ERRORS:
+            return False
+        finally:
+            for item in nulls:
+                item["content"] = None
+        return with_null.count("None") > with_empty.count("None")
