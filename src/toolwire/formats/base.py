@@ -17,7 +17,7 @@ import string
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import ClassVar, Literal, Mapping, Sequence
+from typing import Any, ClassVar, Literal, Mapping, Sequence
 
 from toolwire.types import AssistantMessage, Message, ParsedMessage, Tool
 
@@ -177,6 +177,15 @@ class Format(ABC):
     def new_call_id(self) -> str:
         """A fresh id for a call this format's model made."""
         return random_call_id()
+
+    def template_input(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The messages and tools (HF-style dicts, see `sandbox.py`) as this family's chat
+        templates read them, for `JinjaFormat`; unchanged by default. A family's template
+        may need what OpenAI requests leave out (Ministral's: assistant `content` a string,
+        never null) or ids of its own shape (Kimi-K2's `functions.NAME:0`)."""
+        return messages, tools
 
     def supports_content_with_calls(self) -> bool:
         """Whether one turn can carry both text and calls."""

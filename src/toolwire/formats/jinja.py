@@ -25,7 +25,7 @@ from toolwire.formats.registry import get_format
 from toolwire.formats.sandbox import ChatTemplate
 from toolwire.types import AssistantMessage, Message, ParsedMessage, SystemMessage, Tool
 
-__all__ = ["DETECTION_ORDER", "JinjaFormat", "detect_format"]
+__all__ = ["DETECTION_ORDER", "JinjaFormat", "detect_format", "thinking_variables"]
 
 DETECTION_ORDER: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("functionary-v2", ("<|recipient|>",)),
@@ -47,6 +47,19 @@ def detect_format(template: str) -> str | None:
         if any(marker in template for marker in markers):
             return name
     return None
+
+
+def thinking_variables(options: RenderOptions) -> dict[str, Any]:
+    """The template variables for `options.thinking` and `options.reasoning_effort`: the
+    names reasoning templates read (Qwen3, Gemma 4, Apertus: `enable_thinking`; DeepSeek
+    V3.1: `thinking`; gpt-oss: `reasoning_effort`). None are set for the template's
+    default."""
+    variables: dict[str, Any] = {}
+    if options.thinking is not None:
+        variables["enable_thinking"] = variables["thinking"] = options.thinking
+    if options.reasoning_effort is not None:
+        variables["reasoning_effort"] = options.reasoning_effort
+    return variables
 
 
 class JinjaFormat(Format):
@@ -79,7 +92,10 @@ class JinjaFormat(Format):
         if options.system_prompt and not (listed and listed[0].role in ("system", "developer")):
             listed.insert(0, SystemMessage(content=options.system_prompt))
         shown = tools if options.describe_tools else ()
-        return self.template.render(listed, shown, add_generation_prompt=options.add_generation_prompt)
+        return self.template.render(
+            listed, shown, add_generation_prompt=options.add_generation_prompt,
+            variables=thinking_variables(options), adapt=self.parser.template_input,
+        )
 
     def render_reply(self, message: AssistantMessage, tools: Sequence[Tool] = ()) -> str:
         return self.parser.render_reply(message, tools)
