@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from hypothesis import strategies as st
 
 from toolwire.formats.base import Format
-from toolwire.streaming import ArgumentsDelta, CallStart, ContentDelta, StreamParser
+from toolwire.streaming import ArgumentsDelta, CallStart, ContentDelta, ReasoningDelta, StreamParser
 from toolwire.types import AssistantMessage, FunctionCall, ParsedCall, ParsedMessage, Tool, ToolCall
 
 CHUNK_SIZES = (1, 2, 3, 7, None)
@@ -69,7 +69,9 @@ def stream(fmt: Format, text: str, chunk: int | None, tools: Sequence[Tool] = TO
     folded = ParsedMessage()
     names_seen: set[int] = set()
     for event in events:
-        if isinstance(event, ContentDelta):
+        if isinstance(event, ReasoningDelta):
+            folded.reasoning += event.text
+        elif isinstance(event, ContentDelta):
             folded.content += event.text
         elif isinstance(event, CallStart):
             assert event.index == len(folded.calls), "call indices must be consecutive"
@@ -88,6 +90,7 @@ def assert_streaming_equivalent(fmt: Format, text: str, tools: Sequence[Tool] = 
     expected = fmt.parse(text, tools=tools)
     for chunk in CHUNK_SIZES:
         folded = stream(fmt, text, chunk, tools)
+        assert folded.reasoning == expected.reasoning, (chunk, text)
         assert folded.content == expected.content, (chunk, text)
         assert [(c.name, c.arguments) for c in folded.calls] == [(c.name, c.arguments) for c in expected.calls], (chunk, text)
 

@@ -23,6 +23,8 @@ from toolwire.types import AssistantMessage, Message, ParsedMessage, Tool
 
 __all__ = [
     "ARGUMENTS",
+    "CALL_ID",
+    "INDEX",
     "NAME",
     "ArgumentStyle",
     "CallSyntax",
@@ -35,20 +37,29 @@ __all__ = [
 
 
 class Slot(Enum):
-    """A hole in a call template: the tool's name, or its arguments."""
+    """A hole in a call template: the tool's name, its arguments, the call's position in
+    the turn (decimal, from 0: Kimi-K2's `functions.NAME:0`), or the id the model gives the
+    call (matching `CallSyntax.call_id_pattern`: Mistral Small 3.2's `[CALL_ID]a1B2c3D4e`)."""
 
     NAME = "name"
     ARGUMENTS = "arguments"
+    INDEX = "index"
+    CALL_ID = "call_id"
 
 
 NAME = Slot.NAME
 ARGUMENTS = Slot.ARGUMENTS
+INDEX = Slot.INDEX
+CALL_ID = Slot.CALL_ID
 
-ArgumentStyle = Literal["json", "python-kwargs", "js-args"]
+ArgumentStyle = Literal["json", "python-kwargs", "js-args", "gemma"]
 """How a call's arguments are written:
 - `json`: one JSON object;
 - `python-kwargs`: `key=value` pairs with Python literals (`True`, `None`);
-- `js-args`: one JSON object, or positional JSON values in schema property order."""
+- `js-args`: one JSON object, or positional JSON values in schema property order;
+- `gemma`: Gemma's object syntax `{key:value,...}`: bare keys in sorted order, strings
+  between two `CallSyntax.string_delimiter`s and never escaped, other values as in JSON
+  (`{city:<|"|>Paris<|"|>,days:3}`)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,8 @@ class CallSyntax:
     `<tool_call>`); text before it in the lead-in counts as free text.
     `call` is a template of literal strings and `Slot`s, e.g. hermes:
     `("<tool_call>\\n{\\"name\\": \\"", NAME, "\\", \\"arguments\\": ", ARGUMENTS, "}\\n</tool_call>")`.
+    `call_id_pattern`: the regex an id in the `CALL_ID` slot matches (`[A-Za-z0-9]{9}`);
+    `string_delimiter`: what opens and closes a string in `gemma` arguments (`<escape>`).
     """
 
     call: tuple[str | Slot, ...]
@@ -99,6 +112,8 @@ class CallSyntax:
     stops: tuple[str, ...] = ()
     trigger: str = ""
     reasoning: ReasoningSyntax | None = None
+    call_id_pattern: str = ""
+    string_delimiter: str = ""
 
     def lead_in(self) -> str:
         """Everything written between text and the first call's name: `text_to_calls`,

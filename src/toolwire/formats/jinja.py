@@ -35,9 +35,11 @@ DETECTION_ORDER: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("llama3-json", ("<|python_tag|>", '"parameters": ', '\\"parameters\\": ')),
 )
 """(format, markers) in the order `detect_format` tries them; the first format with a
-marker in the template wins. Specific markers come first: pythonic Llama templates also
-contain Llama's headers, so `pythonic` is tried before `llama3-json`, whose markers are
-`<|python_tag|>` or Llama 3.1's `{"name": function name, "parameters": ...}` wording."""
+marker in the template wins. Specific markers come first: functionary v3.1 templates also
+write Llama's `<|python_tag|>`, Mistral v11 templates `[TOOL_CALLS]` (`[CALL_ID]` before
+`[ARGS]`: Small 3.2 writes both), pythonic Llama templates Llama's headers, so those are
+tried before `llama3-json`, whose markers are `<|python_tag|>` or Llama 3.1's
+`{"name": function name, "parameters": ...}` wording."""
 
 def detect_format(template: str) -> str | None:
     """The name of the format whose output `template` teaches the model to write, or None
