@@ -29,6 +29,9 @@ __all__ = ["DETECTION_ORDER", "JinjaFormat", "detect_format", "thinking_variable
 
 DETECTION_ORDER: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("functionary-v2", ("<|recipient|>",)),
+    ("kimi-k2", ("<|tool_calls_section_begin|>", "<|tool_call_begin|>")),
+    ("mistral-v11", ("[CALL_ID]",)),
+    ("magistral", ("[ARGS]", "[THINK]")),
     ("mistral", ("[TOOL_CALLS]",)),
     ("hermes", ("<tool_call>",)),
     ("pythonic", ("<|tool_call_start|>", "<|tool_list_start|>", "[func_name1(")),

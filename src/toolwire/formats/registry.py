@@ -16,8 +16,11 @@ _MODULES: dict[str, tuple[str, str]] = {
     "chatml-functions": ("toolwire.formats.chatml_functions", "ChatMLFunctionsFormat"),
     "functionary-v2": ("toolwire.formats.functionary_v2", "FunctionaryV2Format"),
     "hermes": ("toolwire.formats.hermes", "HermesFormat"),
+    "kimi-k2": ("toolwire.formats.kimi_k2", "KimiK2Format"),
     "llama3-json": ("toolwire.formats.llama3_json", "Llama3JsonFormat"),
+    "magistral": ("toolwire.formats.magistral", "MagistralFormat"),
     "mistral": ("toolwire.formats.mistral", "MistralFormat"),
+    "mistral-v11": ("toolwire.formats.mistral_v11", "MistralV11Format"),
     "pythonic": ("toolwire.formats.pythonic", "PythonicFormat"),
     "generic": ("toolwire.formats.generic", "GenericFormat"),
 }
