@@ -66,7 +66,7 @@ DETECTED = {
     "mistral-tools.jinja": "mistral",
     "llama3.1.jinja": "llama3-json",
     "functionary-v2.jinja": "functionary-v2",
-    "lfm2.jinja": "pythonic",
+    "lfm2.jinja": "lfm2",
     "llama3.2-pythonic.jinja": "pythonic",
 }
 

@@ -33,8 +33,13 @@ DETECTION_ORDER: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("mistral-v11", ("[CALL_ID]",)),
     ("magistral", ("[ARGS]", "[THINK]")),
     ("mistral", ("[TOOL_CALLS]",)),
+    ("gemma-4", ("<|tool_call>",)),
+    ("functiongemma", ("<start_function_call>",)),
+    ("phi-4-mini", ("functools[",)),
     ("hermes", ("<tool_call>",)),
-    ("pythonic", ("<|tool_call_start|>", "<|tool_list_start|>", "[func_name1(")),
+    ("lfm2", ("<|tool_call_start|>", "<|tool_list_start|>")),
+    ("llama4-pythonic", ("[func_name1(param1=value1",)),
+    ("pythonic", ("[func_name1(",)),
     ("llama3-json", ("<|python_tag|>", '"parameters": ', '\\"parameters\\": ')),
 )
 """(format, markers) in the order `detect_format` tries them; the first format with a

@@ -14,13 +14,18 @@ __all__ = ["FORMAT_NAMES", "format_class", "get_format"]
 
 _MODULES: dict[str, tuple[str, str]] = {
     "chatml-functions": ("toolwire.formats.chatml_functions", "ChatMLFunctionsFormat"),
+    "functiongemma": ("toolwire.formats.functiongemma", "FunctionGemmaFormat"),
     "functionary-v2": ("toolwire.formats.functionary_v2", "FunctionaryV2Format"),
+    "gemma-4": ("toolwire.formats.gemma4", "Gemma4Format"),
     "hermes": ("toolwire.formats.hermes", "HermesFormat"),
     "kimi-k2": ("toolwire.formats.kimi_k2", "KimiK2Format"),
+    "lfm2": ("toolwire.formats.lfm2", "Lfm2Format"),
     "llama3-json": ("toolwire.formats.llama3_json", "Llama3JsonFormat"),
+    "llama4-pythonic": ("toolwire.formats.llama4_pythonic", "Llama4PythonicFormat"),
     "magistral": ("toolwire.formats.magistral", "MagistralFormat"),
     "mistral": ("toolwire.formats.mistral", "MistralFormat"),
     "mistral-v11": ("toolwire.formats.mistral_v11", "MistralV11Format"),
+    "phi-4-mini": ("toolwire.formats.phi4_mini", "Phi4MiniFormat"),
     "pythonic": ("toolwire.formats.pythonic", "PythonicFormat"),
     "generic": ("toolwire.formats.generic", "GenericFormat"),
 }
