@@ -29,10 +29,14 @@ __all__ = ["DETECTION_ORDER", "JinjaFormat", "detect_format", "thinking_variable
 
 DETECTION_ORDER: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("functionary-v2", ("<|recipient|>",)),
+    ("functionary-v3.2", (">>>all", ">>>${recipient}")),
+    ("functionary-v3.1", ("start_tag => `<function`", "{start_tag}={function_name}")),
     ("kimi-k2", ("<|tool_calls_section_begin|>", "<|tool_call_begin|>")),
     ("mistral-v11", ("[CALL_ID]",)),
     ("magistral", ("[ARGS]", "[THINK]")),
     ("mistral", ("[TOOL_CALLS]",)),
+    ("command-r7b", ("<|START_ACTION|>",)),
+    ("apertus", ("<|tools_prefix|>",)),
     ("gemma-4", ("<|tool_call>",)),
     ("functiongemma", ("<start_function_call>",)),
     ("phi-4-mini", ("functools[",)),

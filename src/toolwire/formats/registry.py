@@ -13,9 +13,13 @@ from toolwire.formats.base import Format
 __all__ = ["FORMAT_NAMES", "format_class", "get_format"]
 
 _MODULES: dict[str, tuple[str, str]] = {
+    "apertus": ("toolwire.formats.apertus", "ApertusFormat"),
     "chatml-functions": ("toolwire.formats.chatml_functions", "ChatMLFunctionsFormat"),
+    "command-r7b": ("toolwire.formats.command_r7b", "CommandR7BFormat"),
     "functiongemma": ("toolwire.formats.functiongemma", "FunctionGemmaFormat"),
     "functionary-v2": ("toolwire.formats.functionary_v2", "FunctionaryV2Format"),
+    "functionary-v3.1": ("toolwire.formats.functionary_v3_1", "FunctionaryV31Format"),
+    "functionary-v3.2": ("toolwire.formats.functionary_v3_2", "FunctionaryV32Format"),
     "gemma-4": ("toolwire.formats.gemma4", "Gemma4Format"),
     "hermes": ("toolwire.formats.hermes", "HermesFormat"),
     "kimi-k2": ("toolwire.formats.kimi_k2", "KimiK2Format"),
