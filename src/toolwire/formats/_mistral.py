@@ -13,7 +13,7 @@ from toolwire.formats._scan import held_back, read_json_arguments, skip_space
 from toolwire.types import ParsedCall, ParsedMessage
 
 __all__ = [
-    "ARGS", "CALLS", "CALL_ID_MARKER", "CALL_ID_PATTERN", "END_THINK", "THINK", "mistral_call_id", "nine_character_ids",
+    "ALPHANUMERICS", "ARGS", "CALLS", "CALL_ID_MARKER", "END_THINK", "ID_LENGTH", "THINK", "mistral_call_id", "nine_character_ids",
     "parse_v11",
 ]
 
@@ -22,22 +22,22 @@ THINK = "[THINK]"
 END_THINK = "[/THINK]"
 CALL_ID_MARKER = "[CALL_ID]"
 ARGS = "[ARGS]"
-CALL_ID_PATTERN = "[A-Za-z0-9]{9}"
-_ALNUM = string.ascii_letters + string.digits
+ALPHANUMERICS = string.ascii_letters + string.digits
+ID_LENGTH = 9
 _NAME = re.compile(r"[\w.\-]+")
 
 
 def mistral_call_id(call_id: str) -> str:
     """A call id as Mistral's templates need it: 9 alphanumerics. Other ids keep their last
     9 alphanumerics, or (when shorter) become 9 derived from a hash of the id."""
-    kept = "".join(char for char in call_id if char in _ALNUM)
-    if len(kept) >= 9:
-        return kept[-9:]
+    kept = "".join(char for char in call_id if char in ALPHANUMERICS)
+    if len(kept) >= ID_LENGTH:
+        return kept[-ID_LENGTH:]
     digest = int.from_bytes(hashlib.sha256(call_id.encode()).digest(), "big")
     chars = []
-    for _ in range(9):
-        digest, index = divmod(digest, len(_ALNUM))
-        chars.append(_ALNUM[index])
+    for _ in range(ID_LENGTH):
+        digest, index = divmod(digest, len(ALPHANUMERICS))
+        chars.append(ALPHANUMERICS[index])
     return "".join(chars)
 
 

@@ -39,7 +39,8 @@ __all__ = [
 class Slot(Enum):
     """A hole in a call template: the tool's name, its arguments, the call's position in
     the turn (decimal, from 0: Kimi-K2's `functions.NAME:0`), or the id the model gives the
-    call (matching `CallSyntax.call_id_pattern`: Mistral Small 3.2's `[CALL_ID]a1B2c3D4e`)."""
+    call (`CallSyntax.call_id_length` of its `call_id_characters`: Mistral Small 3.2's
+    `[CALL_ID]a1B2c3D4e`)."""
 
     NAME = "name"
     ARGUMENTS = "arguments"
@@ -94,7 +95,8 @@ class CallSyntax:
     `<tool_call>`); text before it in the lead-in counts as free text.
     `call` is a template of literal strings and `Slot`s, e.g. hermes:
     `("<tool_call>\\n{\\"name\\": \\"", NAME, "\\", \\"arguments\\": ", ARGUMENTS, "}\\n</tool_call>")`.
-    `call_id_pattern`: the regex an id in the `CALL_ID` slot matches (`[A-Za-z0-9]{9}`);
+    `call_id_characters`, `call_id_length`: an id in the `CALL_ID` slot is that many of
+    those characters (Mistral: 9 alphanumerics);
     `string_delimiter`: what opens and closes a string in `gemma` arguments (`<escape>`).
     """
 
@@ -112,7 +114,8 @@ class CallSyntax:
     stops: tuple[str, ...] = ()
     trigger: str = ""
     reasoning: ReasoningSyntax | None = None
-    call_id_pattern: str = ""
+    call_id_characters: str = ""
+    call_id_length: int = 0
     string_delimiter: str = ""
 
     def lead_in(self) -> str:

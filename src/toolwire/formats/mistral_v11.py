@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from toolwire.formats._mistral import (
-    ARGS, CALL_ID_MARKER, CALL_ID_PATTERN, CALLS, END_THINK, THINK, mistral_call_id, nine_character_ids, parse_v11,
+    ALPHANUMERICS, ARGS, CALL_ID_MARKER, CALLS, ID_LENGTH, END_THINK, THINK, mistral_call_id, nine_character_ids, parse_v11,
 )
 from toolwire.formats._reasoning import parse_with_reasoning
 from toolwire.formats.base import (
@@ -118,12 +118,13 @@ class MistralV11Format(Format):
         end=EOS,
         stops=(EOS,),
         reasoning=ReasoningSyntax(THINK, END_THINK),
-        call_id_pattern=CALL_ID_PATTERN,
+        call_id_characters=ALPHANUMERICS,
+        call_id_length=ID_LENGTH,
     )
 
     def new_call_id(self) -> str:
         """9 alphanumerics, the only ids Mistral's template accepts."""
-        return random_call_id(prefix="", length=9)
+        return random_call_id(prefix="", length=ID_LENGTH)
 
     def render(
         self,
