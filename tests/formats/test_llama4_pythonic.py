@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 
 from tests.formats.harness import (
-    NESTED, TOOLS, WEATHER, assert_round_trip, assert_streaming_equivalent, assistant, assistant_turns, call_pairs,
+    NESTED, TOOLS, assert_round_trip, assert_streaming_equivalent, assistant, assistant_turns, call_pairs,
 )
 from tests.formats.template_replies import CONVERSATIONS, renders_like_template, template, template_reply
 from toolwire.formats import get_format

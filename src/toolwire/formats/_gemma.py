@@ -1,4 +1,5 @@
-"""Gemma's call arguments, shared by FunctionGemma and Gemma 4: an object written
+"""Gemma's calls, shared by FunctionGemma and Gemma 4: `call:NAME{...}` between two
+markers, arguments an object written
 `{key:value,...}` with bare keys in sorted order, strings between two delimiters and never
 escaped, and other values as in JSON::
 
@@ -18,11 +19,13 @@ import ast
 import json
 import math
 import re
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
-from toolwire.formats._scan import CallStatus, skip_space
+from toolwire.formats._scan import CallStatus, held_back, skip_space
+from toolwire.types import ParsedCall, ParsedMessage, Tool
 
-__all__ = ["read_arguments", "write_arguments", "write_value"]
+__all__ = ["GemmaCalls", "read_arguments", "write_arguments", "write_value"]
 
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _NUMBER_TAIL = re.compile(r"[0-9]*(?:\.[0-9]*)?(?:[eE][+-]?[0-9]*)?")
@@ -214,3 +217,91 @@ def read_arguments(
     if properties:
         arguments = {key: _typed(value, properties.get(key)) for key, value in arguments.items()}
     return "call", json.dumps(arguments, ensure_ascii=False), end
+
+
+# --- calls ------------------------------------------------------------------------------------
+
+
+def _properties(name: str, tools: Sequence[Tool]) -> dict[str, Any] | None:
+    for tool in tools:
+        if tool.name == name:
+            return (tool.function.parameters or {}).get("properties") or {}
+    return None
+
+
+@dataclass(frozen=True)
+class GemmaCalls:
+    """Calls `{start}call:NAME{...}{end}` one after another, with strings between
+    `delimiter`s; `closing`: what the model may write after its last call (Gemma 4's
+    `<|tool_response>`, asking for the results)."""
+
+    start: str
+    end: str
+    delimiter: str
+    closing: str = ""
+
+    @property
+    def head(self) -> str:
+        return self.start + "call:"
+
+    def parse(self, text: str, *, partial: bool, tools: Sequence[Tool]) -> ParsedMessage:
+        """Text, then the calls; text after them is content too. A call that does not
+        read is content from its `start` marker on (calls before it are kept)."""
+        result = ParsedMessage()
+        start = text.find(self.start)
+        if start < 0:
+            result.content = text[:len(text) - held_back(text, [self.start])] if partial else text
+            return result
+        result.content = text[:start]
+        index = start
+        while True:
+            status, end = self._read_call(text, index, partial, tools, result)
+            if status == "pending":
+                return result
+            if status == "invalid":
+                result.content += text[index:]
+                return result
+            index = skip_space(text, end)
+            if text.startswith(self.start, index):
+                continue
+            if self.closing and text.startswith(self.closing, index):
+                end = index + len(self.closing)
+            rest = text[end:]
+            if partial:
+                rest = rest[:len(rest) - held_back(rest, [self.start, self.closing] if self.closing else [self.start])]
+            result.content += rest if rest.strip() else ""
+            return result
+
+    def _read_call(
+        self, text: str, at: int, partial: bool, tools: Sequence[Tool], result: ParsedMessage,
+    ) -> tuple[CallStatus, int]:
+        """Read the call whose `start` marker is at `at` into `result`."""
+        if not text.startswith(self.head, at):
+            return ("pending", len(text)) if partial and self.head.startswith(text[at:]) else ("invalid", at)
+        name_start = at + len(self.head)
+        brace = text.find("{", name_start)
+        name = text[name_start:len(text) if brace < 0 else brace]
+        if any(char.isspace() or char in "<>:,}[]" for char in name):
+            return "invalid", at
+        if brace < 0:
+            return ("pending", len(text)) if partial else ("invalid", at)
+        if not name:
+            return "invalid", at
+        status, arguments, end = read_arguments(
+            text, brace, self.delimiter, partial=partial, properties=_properties(name, tools))
+        if status == "invalid":
+            return "invalid", at
+        if status == "pending":
+            result.calls.append(ParsedCall(name, arguments, complete=False))
+            return "pending", len(text)
+        close = skip_space(text, end)
+        if text.startswith(self.end, close):
+            result.calls.append(ParsedCall(name, arguments))
+            return "call", close + len(self.end)
+        if partial and self.end.startswith(text[close:]):
+            result.calls.append(ParsedCall(name, arguments, complete=False))
+            return "pending", len(text)
+        if close == len(text):  # cut off after the arguments: the call is whole
+            result.calls.append(ParsedCall(name, arguments))
+            return "call", close
+        return "invalid", at

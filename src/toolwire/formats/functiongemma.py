@@ -30,15 +30,13 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
-from toolwire.formats._gemma import read_arguments, write_arguments
-from toolwire.formats._scan import held_back, skip_space
+from toolwire.formats._gemma import GemmaCalls, write_arguments
 from toolwire.formats._tools import EMPTY_PARAMETERS, with_defaults
 from toolwire.formats.base import ARGUMENTS, NAME, CallSyntax, Format, RenderOptions
 from toolwire.types import (
     AssistantMessage,
     FunctionMessage,
     Message,
-    ParsedCall,
     ParsedMessage,
     Tool,
     ToolMessage,
@@ -53,18 +51,12 @@ CALL_END = "<end_function_call>"
 CALL_HEAD = CALL_START + "call:"
 ESCAPE = "<escape>"
 END = "<end_of_turn>"
+CALLS = GemmaCalls(CALL_START, CALL_END, ESCAPE)
 NO_DESCRIPTION = "No description provided"
 
 
 def _turn(role: str, body: str) -> str:
     return f"<start_of_turn>{role}\n{body}{END}"
-
-
-def _properties(name: str, tools: Sequence[Tool]) -> dict[str, Any] | None:
-    for tool in tools:
-        if tool.name == name:
-            return (tool.function.parameters or {}).get("properties") or {}
-    return None
 
 
 class FunctionGemmaFormat(Format):
@@ -139,59 +131,6 @@ class FunctionGemmaFormat(Format):
         return ("\n" + text if text else "") + calls
 
     def parse(self, text: str, *, partial: bool = False, tools: Sequence[Tool] = ()) -> ParsedMessage:
-        result = ParsedMessage()
-        start = text.find(CALL_START)
-        if start < 0:
-            result.content = text[:len(text) - held_back(text, [CALL_START])] if partial else text
-            result.content = result.content.removeprefix("\n")
-            return result
-        result.content = text[:start].removeprefix("\n")
-        index = start
-        while True:
-            status, end = self._read_call(text, index, partial, tools, result)
-            if status == "pending":
-                return result
-            if status == "invalid":
-                result.content += text[index:]
-                return result
-            index = skip_space(text, end)
-            if text.startswith(CALL_START, index):
-                continue
-            rest = text[end:]
-            if partial:
-                rest = rest[:len(rest) - held_back(rest, [CALL_START])]
-            result.content += rest if rest.strip() else ""
-            return result
-
-    def _read_call(
-        self, text: str, at: int, partial: bool, tools: Sequence[Tool], result: ParsedMessage,
-    ) -> tuple[str, int]:
-        """Read the call at `<start_function_call>` into `result`."""
-        if not text.startswith(CALL_HEAD, at):
-            return ("pending", len(text)) if partial and CALL_HEAD.startswith(text[at:]) else ("invalid", at)
-        head = at + len(CALL_HEAD)
-        brace = text.find("{", head)
-        name = text[head:len(text) if brace < 0 else brace]
-        if any(char.isspace() or char in "<>:,}[]" for char in name):
-            return "invalid", at
-        if brace < 0:
-            return ("pending", len(text)) if partial else ("invalid", at)
-        if not name:
-            return "invalid", at
-        status, arguments, end = read_arguments(text, brace, ESCAPE, partial=partial, properties=_properties(name, tools))
-        if status == "invalid":
-            return "invalid", at
-        if status == "pending":
-            result.calls.append(ParsedCall(name, arguments, complete=False))
-            return "pending", len(text)
-        close = skip_space(text, end)
-        if text.startswith(CALL_END, close):
-            result.calls.append(ParsedCall(name, arguments))
-            return "call", close + len(CALL_END)
-        if partial and CALL_END.startswith(text[close:]):
-            result.calls.append(ParsedCall(name, arguments, complete=False))
-            return "pending", len(text)
-        if close == len(text):
-            result.calls.append(ParsedCall(name, arguments))
-            return "call", close
-        return "invalid", at
+        parsed = CALLS.parse(text, partial=partial, tools=tools)
+        parsed.content = parsed.content.removeprefix("\n")  # a text reply starts on a new line
+        return parsed

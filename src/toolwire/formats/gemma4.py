@@ -30,15 +30,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from toolwire.formats._gemma import read_arguments, write_arguments, write_value
+from toolwire.formats._gemma import GemmaCalls, write_arguments
 from toolwire.formats._reasoning import parse_with_reasoning
-from toolwire.formats._scan import held_back, skip_space
 from toolwire.formats.base import ARGUMENTS, NAME, CallSyntax, Format, ReasoningSyntax, RenderOptions
 from toolwire.types import (
     AssistantMessage,
     FunctionMessage,
     Message,
-    ParsedCall,
     ParsedMessage,
     Tool,
     ToolMessage,
@@ -55,6 +53,7 @@ RESPONSE = "<|tool_response>"
 END = "<turn|>"
 THOUGHT = "<|channel>thought\n"
 CHANNEL_END = "<channel|>"
+CALLS = GemmaCalls(CALL_START, CALL_END, QUOTE, closing=RESPONSE)
 _STANDARD_KEYS = ("description", "type", "properties", "required", "nullable")
 
 
@@ -152,13 +151,6 @@ def _strip_thinking(text: str) -> str:
     return kept.strip()
 
 
-def _properties(name: str, tools: Sequence[Tool]) -> dict[str, Any] | None:
-    for tool in tools:
-        if tool.name == name:
-            return (tool.function.parameters or {}).get("properties") or {}
-    return None
-
-
 class Gemma4Format(Format):
     name = "gemma-4"
     syntax = CallSyntax(
@@ -237,64 +229,5 @@ class Gemma4Format(Format):
     def parse(self, text: str, *, partial: bool = False, tools: Sequence[Tool] = ()) -> ParsedMessage:
         return parse_with_reasoning(
             text, self.syntax.reasoning, partial=partial,
-            parse_answer=lambda answer: self._parse_answer(answer, partial, tools),
+            parse_answer=lambda answer: CALLS.parse(answer, partial=partial, tools=tools),
         )
-
-    def _parse_answer(self, text: str, partial: bool, tools: Sequence[Tool]) -> ParsedMessage:
-        result = ParsedMessage()
-        start = text.find(CALL_START)
-        if start < 0:
-            result.content = text[:len(text) - held_back(text, [CALL_START])] if partial else text
-            return result
-        result.content = text[:start]
-        index = start
-        while True:
-            status, end = self._read_call(text, index, partial, tools, result)
-            if status == "pending":
-                return result
-            if status == "invalid":
-                result.content += text[index:]
-                return result
-            index = skip_space(text, end)
-            if text.startswith(CALL_START, index):
-                continue
-            if text.startswith(RESPONSE, index):
-                end = index + len(RESPONSE)  # the model asks for the results: the calls end
-            rest = text[end:]
-            if partial:
-                rest = rest[:len(rest) - held_back(rest, [CALL_START, RESPONSE])]
-            result.content += rest if rest.strip() else ""
-            return result
-
-    def _read_call(
-        self, text: str, at: int, partial: bool, tools: Sequence[Tool], result: ParsedMessage,
-    ) -> tuple[str, int]:
-        """Read the call at `<|tool_call>` into `result`."""
-        if not text.startswith(CALL_HEAD, at):
-            return ("pending", len(text)) if partial and CALL_HEAD.startswith(text[at:]) else ("invalid", at)
-        head = at + len(CALL_HEAD)
-        brace = text.find("{", head)
-        name = text[head:len(text) if brace < 0 else brace]
-        if any(char.isspace() or char in "<>:,}[]" for char in name):
-            return "invalid", at
-        if brace < 0:
-            return ("pending", len(text)) if partial else ("invalid", at)
-        if not name:
-            return "invalid", at
-        status, arguments, end = read_arguments(text, brace, QUOTE, partial=partial, properties=_properties(name, tools))
-        if status == "invalid":
-            return "invalid", at
-        if status == "pending":
-            result.calls.append(ParsedCall(name, arguments, complete=False))
-            return "pending", len(text)
-        close = skip_space(text, end)
-        if text.startswith(CALL_END, close):
-            result.calls.append(ParsedCall(name, arguments))
-            return "call", close + len(CALL_END)
-        if partial and CALL_END.startswith(text[close:]):
-            result.calls.append(ParsedCall(name, arguments, complete=False))
-            return "pending", len(text)
-        if close == len(text):
-            result.calls.append(ParsedCall(name, arguments))
-            return "call", close
-        return "invalid", at
