@@ -301,7 +301,5 @@ class GemmaCalls:
         if partial and self.end.startswith(text[close:]):
             result.calls.append(ParsedCall(name, arguments, complete=False))
             return "pending", len(text)
-        if close == len(text):  # cut off after the arguments: the call is whole
-            result.calls.append(ParsedCall(name, arguments))
-            return "call", close
-        return "invalid", at
+        result.calls.append(ParsedCall(name, arguments))  # its end marker left out
+        return "call", end

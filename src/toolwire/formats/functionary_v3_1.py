@@ -24,7 +24,7 @@ import json
 import re
 from typing import Any, Sequence
 
-from toolwire.formats._scan import held_back, read_json_arguments, skip_space
+from toolwire.formats._scan import CallStatus, held_back, read_json_arguments, skip_space
 from toolwire.formats._tools import with_defaults
 from toolwire.formats.base import ARGUMENTS, NAME, CallSyntax, Format, RenderOptions
 from toolwire.types import AssistantMessage, FunctionMessage, Message, ParsedCall, ParsedMessage, Tool, ToolMessage, message_text
@@ -145,7 +145,7 @@ class FunctionaryV31Format(Format):
             result.content += rest if rest.strip() else ""
             return result
 
-    def _read_call(self, text: str, at: int, partial: bool, result: ParsedMessage) -> tuple[str, int]:
+    def _read_call(self, text: str, at: int, partial: bool, result: ParsedMessage) -> tuple[CallStatus, int]:
         """Read the call at `<function=` into `result`."""
         head = at + len(OPEN)
         if partial and OPEN.startswith(text[at:]):
@@ -169,7 +169,5 @@ class FunctionaryV31Format(Format):
         if partial and CLOSE.startswith(text[close:]):
             result.calls.append(ParsedCall(name.group(), arguments, complete=False))
             return "pending", len(text)
-        if close == len(text):
-            result.calls.append(ParsedCall(name.group(), arguments))
-            return "call", close
-        return "invalid", at
+        result.calls.append(ParsedCall(name.group(), arguments))  # `</function>` left out
+        return "call", end

@@ -29,7 +29,7 @@ import json
 import re
 from typing import Any, Sequence
 
-from toolwire.formats._scan import held_back, read_json_arguments, skip_space
+from toolwire.formats._scan import CallStatus, held_back, read_json_arguments, skip_space
 from toolwire.formats.base import ARGUMENTS, INDEX, NAME, CallSyntax, Format, RenderOptions
 from toolwire.types import (
     AssistantMessage,
@@ -203,7 +203,7 @@ class KimiK2Format(Format):
             result.content += rest
             return result
 
-    def _read_call(self, text: str, at: int, partial: bool, result: ParsedMessage) -> tuple[str, int]:
+    def _read_call(self, text: str, at: int, partial: bool, result: ParsedMessage) -> tuple[CallStatus, int]:
         """Read the call at `<|tool_call_begin|>` into `result`: ("call", end), ("pending",
         len) while partial text has not finished it, or ("invalid", at)."""
         head = at + len(CALL_BEGIN)
@@ -228,7 +228,5 @@ class KimiK2Format(Format):
         if partial and CALL_END.startswith(text[close:]):
             result.calls.append(ParsedCall(name, arguments, complete=False, id=call_id))
             return "pending", len(text)
-        if close == len(text):  # output cut off after the arguments: the call is whole
-            result.calls.append(ParsedCall(name, arguments, id=call_id))
-            return "call", close
-        return "invalid", at
+        result.calls.append(ParsedCall(name, arguments, id=call_id))  # its end marker left out
+        return "call", end

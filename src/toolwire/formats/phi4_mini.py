@@ -112,6 +112,8 @@ class Phi4MiniFormat(Format):
 
     def parse(self, text: str, *, partial: bool = False, tools: Sequence[Tool] = ()) -> ParsedMessage:
         start = skip_space(text, 0)
+        if partial and start == len(text):
+            return ParsedMessage()  # only whitespace: calls may still open with `{`
         if text.startswith("{", start):
             return self._read_objects(text, start, partial)
         marker = text.find(MARKER + "[")
