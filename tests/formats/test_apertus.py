@@ -61,6 +61,21 @@ def test_tools_as_the_templates_types():
     assert render_tools([tool]) in APERTUS.render(CONVERSATIONS["user"], [tool])
 
 
+def test_template_gets_reasoning_as_thoughts_blocks_in_every_turn():
+    messages, tools = FMT.template_input([
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": None, "reasoning_content": "Use the tool.", "thinking": "Use the tool.",
+         "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}]},
+        {"role": "assistant", "content": "Noon."}], [WEATHER.model_dump(exclude_none=True)])
+    assert messages[1]["content"] == {"blocks": [{"type": "thoughts", "text": "Use the tool."}, {"type": "response", "text": ""}]}
+    assert "reasoning_content" not in messages[1] and "thinking" not in messages[1] and messages[1]["tool_calls"]
+    assert messages[2]["content"] == {"blocks": [{"type": "response", "text": "Noon."}]}
+    assert tools == [WEATHER.model_dump(exclude_none=True)["function"]]
+    rendered = APERTUS.template._template.render(messages=messages, tools=None, add_generation_prompt=False, bos_token="")
+    assert rendered.endswith('<|assistant_start|><|inner_prefix|>Use the tool.<|inner_suffix|><|tools_prefix|>[{"get_time": {}}]'
+                             "<|tools_suffix|>Noon.")
+
+
 @pytest.mark.parametrize("thinking", [None, True])
 @pytest.mark.parametrize("name", CONVERSATIONS)
 def test_render_equals_the_template(name, thinking):

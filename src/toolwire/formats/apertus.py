@@ -251,8 +251,22 @@ class ApertusFormat(Format):
     def template_input(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Each tool as its function object, with a description (see the module docstring)."""
-        return messages, [{"description": "", **tool.get("function", tool)} for tool in tools]
+        """Each tool as its function object, with a description (see the module docstring);
+        reasoning as the template writes it, in content blocks (`thoughts`, then the
+        `response`, which closes them), in every assistant turn once one has reasoning
+        (the template refuses turns of both shapes)."""
+        tools = [{"description": "", **tool.get("function", tool)} for tool in tools]
+        if not any(message.get("reasoning_content") for message in messages if message.get("role") == "assistant"):
+            return messages, tools
+        adapted = []
+        for message in messages:
+            if message.get("role") == "assistant":
+                blocks = [{"type": "thoughts", "text": message["reasoning_content"]}] if message.get("reasoning_content") else []
+                blocks.append({"type": "response", "text": message.get("content") or ""})
+                message = {key: value for key, value in message.items() if key not in ("reasoning_content", "thinking")}
+                message["content"] = {"blocks": blocks}
+            adapted.append(message)
+        return adapted, tools
 
     def render_reply(self, message: AssistantMessage, tools: Sequence[Tool] = ()) -> str:
         """Text, then the calls."""
