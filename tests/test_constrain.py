@@ -90,7 +90,7 @@ def test_arguments_must_match_the_schema(engine, name: str, choice: str) -> None
 
 def test_special_token_trigger_is_a_token(qwen_engine) -> None:  # type: ignore[no-untyped-def]
     grammar = _grammar(qwen_engine, get_format("hermes"))
-    assert f"<[{qwen_engine.special_tokens['<tool_call>']}]>" in grammar
+    assert f"<[{qwen_engine.vocabulary.special_tokens['<tool_call>']}]>" in grammar
     assert '"<tool_call>' not in grammar
 
 

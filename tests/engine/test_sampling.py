@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from toolwire.engine.sampling import Sampler, SamplingParams
+from toolwire.engine.sampling import OPENAI_SAMPLING_FIELDS, SAMPLING_FIELDS, Sampler, SamplingParams, sampling_params
 from toolwire.errors import RequestError
 
 
@@ -51,7 +51,23 @@ def test_penalties_push_repeated_tokens_down() -> None:
 @pytest.mark.parametrize("field,value", [("temperature", -1), ("top_p", 0), ("max_tokens", 0), ("presence_penalty", 3)])
 def test_out_of_range_names_the_field(field: str, value: float) -> None:
     with pytest.raises(RequestError, match=field):
-        SamplingParams(**{field: value})
+        sampling_params(**{field: value})
+
+
+def test_an_unknown_option_is_named() -> None:
+    with pytest.raises(RequestError, match="tempreature: 0.5: unknown option"):
+        sampling_params(tempreature=0.5)
+
+
+def test_stop_takes_a_string_or_a_list() -> None:
+    assert sampling_params(stop="END").stop == ("END",)
+    assert sampling_params(stop=["a", "", "b"]).stop == ("a", "b")
+
+
+def test_openai_fields_are_marked_once() -> None:
+    assert OPENAI_SAMPLING_FIELDS == {"temperature", "top_p", "presence_penalty", "frequency_penalty", "seed",
+                                      "max_tokens", "stop"}
+    assert OPENAI_SAMPLING_FIELDS < set(SAMPLING_FIELDS)
 
 
 def test_tiny_temperature_is_greedy_not_an_error() -> None:

@@ -62,7 +62,7 @@ def test_chat_options_pass_only_what_was_given() -> None:
     assert options["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
     assert options["tools"][0]["function"]["name"] == "get_weather"
     assert options["max_tokens"] == 7  # max_completion_tokens wins
-    assert options["stop"] == ["END"]
+    assert options["stop"] == ("END",)
     assert options["include_usage"] is True
     assert options["response_format"]["json_schema"]["schema"] == {"type": "object"}
     assert "top_p" not in options and "presence_penalty" not in options

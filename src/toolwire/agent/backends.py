@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any, Mapping, Protocol, runtime_checkable
 
+from toolwire.engine.sampling import OPENAI_SAMPLING_FIELDS
 from toolwire.errors import RequestError
 
 __all__ = ["Backend", "ClientBackend", "LocalBackend", "load_model", "resolve_backend", "split_options"]
@@ -59,12 +60,12 @@ class LocalBackend:
         return completion["choices"][0]["message"]
 
 
-# Request fields of OpenAI's chat completions API; other options go in `extra_body`.
-_OPENAI_FIELDS = frozenset(
+# Request fields of OpenAI's chat completions API (its sampling options, from the one list
+# in engine/sampling.py, and the rest); other options go in `extra_body`.
+_OPENAI_FIELDS = OPENAI_SAMPLING_FIELDS | frozenset(
     {
-        "frequency_penalty", "logit_bias", "max_completion_tokens", "max_tokens", "metadata", "n",
-        "parallel_tool_calls", "presence_penalty", "reasoning_effort", "response_format", "seed",
-        "service_tier", "stop", "store", "temperature", "top_p", "user",
+        "logit_bias", "max_completion_tokens", "metadata", "n", "parallel_tool_calls", "reasoning_effort",
+        "response_format", "service_tier", "store", "user",
     }
 )
 

@@ -3,13 +3,17 @@
 Each sampled entry of each category is sent once per mode as an OpenAI chat request (the
 question's messages, its functions as tools, `tool_choice="auto"`, greedy), either to a
 model loaded in-process (`toolwire.load`) or to any OpenAI-compatible server
-(`--base-url`; the mode travels as the extra body field `constrained`, which other
+(`--base-url`; the mode travels as the extra body object `toolwire`, which other
 servers ignore). The returned calls are scored by BFCL's own AST checker
 (`bfcl_data.check`); irrelevance passes when no call is made. Besides accuracy it reports
 the share of returned calls whose arguments validate against their tool's schema, mean
 latency and completion tokens per second of wall time.
 
 `--limit N` takes N entries per category evenly spaced over the file (`bfcl_data.sample`).
+
+A mode is `unconstrained`, `constrained` (toolwire's default policies), or `constrained`
+with policy settings joined by `+`: `constrained+parallel_calls=grounded+call_syntax=probe`
+is the first version's behaviour. Each mode is its own row.
 """
 
 from __future__ import annotations
@@ -51,10 +55,35 @@ DEFAULT_MAX_TOKENS = 384
 
 
 class Client(Protocol):
-    """Sends one chat request and returns the OpenAI `chat.completion` dict."""
+    """Sends one chat request with toolwire's `policies` and returns the OpenAI
+    `chat.completion` dict."""
 
     def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
-                 constrained: bool, max_tokens: int) -> dict[str, Any]: ...
+                 policies: dict[str, Any], max_tokens: int) -> dict[str, Any]: ...
+
+
+def mode_policies(mode: str) -> dict[str, Any]:
+    """The `toolwire` policy settings of a mode (see the module docstring)."""
+    head, *settings = mode.split("+")
+    if head not in MODES:
+        raise ToolwireError(f"--modes: unknown mode {mode!r}; a mode starts with one of {', '.join(MODES)}")
+    policies: dict[str, Any] = {"constrained": head == "constrained"}
+    for setting in settings:
+        key, equals, value = setting.partition("=")
+        if not equals:
+            raise ToolwireError(f"--modes: {setting!r} in {mode!r} is not key=value")
+        policies[key] = _setting_value(value)
+    from toolwire.chat.policies import parse_policies
+
+    parse_policies(policies, field=f"--modes {mode}")  # a bad setting fails before the run
+    return policies
+
+
+def _setting_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
 
 
 class InProcessClient:
@@ -66,9 +95,9 @@ class InProcessClient:
         self.model = toolwire.chat.load(model)
 
     def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
-                 constrained: bool, max_tokens: int) -> dict[str, Any]:
+                 policies: dict[str, Any], max_tokens: int) -> dict[str, Any]:
         result = self.model.chat(messages, tools=tools, tool_choice="auto", parallel_tool_calls=True,
-                                 constrained=constrained, temperature=0.0, max_tokens=max_tokens)
+                                 policies=policies, temperature=0.0, max_tokens=max_tokens)
         return result  # type: ignore[return-value]
 
 
@@ -82,10 +111,10 @@ class RemoteClient:
         self.model = model
 
     def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
-                 constrained: bool, max_tokens: int) -> dict[str, Any]:
+                 policies: dict[str, Any], max_tokens: int) -> dict[str, Any]:
         response = self.client.chat.completions.create(
             model=self.model, messages=messages, tools=tools, tool_choice="auto",  # type: ignore[arg-type]
-            temperature=0.0, max_tokens=max_tokens, extra_body={"constrained": constrained},
+            temperature=0.0, max_tokens=max_tokens, extra_body={"toolwire": policies},
         )
         return response.model_dump()
 
@@ -136,7 +165,7 @@ def run_entry(client: Client, entry: Entry, mode: str, *, sanitize: bool = False
     toolset = to_tools(entry.functions, sanitize=sanitize)
     started = time.perf_counter()
     try:
-        completion = client.complete(entry.messages, toolset.tools, constrained=mode == "constrained",
+        completion = client.complete(entry.messages, toolset.tools, policies=mode_policies(mode),
                                      max_tokens=max_tokens)
     except Exception as exc:  # noqa: BLE001 - recorded per entry, reported in the table
         return EntryResult(id=entry.id, category=entry.category, mode=mode, passed=False,
@@ -237,7 +266,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--categories", default=",".join(CATEGORIES), help="comma-separated BFCL categories (default: all five)")
     parser.add_argument("--limit", type=int, default=None,
                         help="entries per category, evenly spaced over the file (default: all)")
-    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: constrained,unconstrained")
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help="comma-separated: constrained, unconstrained, or constrained with policy settings "
+                             "joined by '+' (constrained+parallel_calls=grounded+call_syntax=probe); one row each")
     parser.add_argument("--base-url", default=None, help="an OpenAI-compatible server instead of loading the model")
     parser.add_argument("--api-key", default=None, help="API key for --base-url")
     parser.add_argument("--sanitize-names", action="store_true",
@@ -285,7 +316,9 @@ def _meta(args: argparse.Namespace, categories: Sequence[str], modes: Sequence[s
 def main(args: argparse.Namespace) -> int:
     """Run the benchmark; write results.json, results.md and results.png to --output-dir."""
     categories = _names(args.categories, CATEGORIES, "categories")
-    modes = _names(args.modes, MODES, "modes")
+    modes = [mode.strip() for mode in args.modes.split(",") if mode.strip()]
+    for mode in modes:
+        mode_policies(mode)
     entries = [entry for category in categories for entry in sample(load_category(category), args.limit)]
     client: Client = (
         RemoteClient(args.base_url, args.model, args.api_key) if args.base_url else InProcessClient(args.model)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from toolwire.commands._policies import add_policy_flags, policies_from_args
+
 __all__ = ["main", "register", "run"]
 
 
@@ -23,6 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--ctx", type=int, default=4096, help="context size in tokens")
     parser.add_argument("--max-queue", type=int, default=8, help="requests that may wait; more get 429")
     parser.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
+    parser.add_argument("--no-check", action="store_true",
+                        help="skip the engine check (a few tokens decoded in a subprocess) before serving")
+    add_policy_flags(parser)
     parser.set_defaults(handler=run)
 
 
@@ -31,11 +36,22 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from toolwire.chat import load
+    from toolwire.doctor import check_engine
+    from toolwire.models import resolve_model
     from toolwire.server import create_app
 
     if args.max_queue < 0:
         raise ValueError("--max-queue must be 0 or more")
-    model = load(args.model, format=args.format, n_ctx=args.ctx)
+    path = resolve_model(args.model)
+    if not args.no_check:
+        # a llama.cpp build this machine cannot run dies in native code: find out in a
+        # subprocess, before binding the port, rather than at the first request
+        check = check_engine(path, tokens=8)
+        if not check.ok:
+            print(f"toolwire: cannot serve: {check.diagnosis()}", file=sys.stderr, flush=True)
+            return 1
+    model = load(str(path), format=args.format, n_ctx=args.ctx, policies=policies_from_args(args))
+    model.name = args.model
     model.engine.lltokenizer  # build the grammar tokenizer now, not in the first request
     app = create_app(model, api_key=args.api_key, max_queue=args.max_queue)
     print(f"toolwire: serving {model.name} on http://{args.host}:{args.port}/v1", flush=True)

@@ -29,11 +29,15 @@ class ConstraintUnsupported(ToolwireError):
 
 @dataclass(frozen=True)
 class Chunk:
-    """Text produced by one step: a sampled token, or a run of forced tokens."""
+    """Text produced by one step: a sampled token and the tokens the grammar then forced
+    (`forced`). `logprob`: the sampled token's log-probability under the model
+    (temperature 1, before any grammar mask), when the grammar left the model a choice;
+    None when it allowed only that token, or the engine cannot tell."""
 
     text: str
     tokens: tuple[int, ...] = ()
     forced: bool = False
+    logprob: float | None = None
 
 
 @dataclass
@@ -126,9 +130,10 @@ class Engine(Protocol):
         """How many tokens `text` is as a prompt."""
 
     def next_token_logprobs(self, prompt: str, tokens: Sequence[str]) -> dict[str, float]:
-        """The model's log-probability of each of `tokens` (special-token or single-token
-        texts) as the next token after `prompt`, unconstrained and at temperature 1.
-        Engines that cannot tell raise `NotImplementedError`."""
+        """The model's log-probability that the next token after `prompt` is the first
+        token of each text in `tokens` (a special token's text, a word, a tool's name),
+        unconstrained and at temperature 1. Engines that cannot tell raise
+        `NotImplementedError`; policies that need it then fall back (see chat/policies.py)."""
 
     def close(self) -> None:
         """Release the model and its memory."""

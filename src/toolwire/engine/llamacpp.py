@@ -165,13 +165,13 @@ class LlamaEngine:
         return common
 
     def next_token_logprobs(self, prompt: str, tokens: Sequence[str]) -> dict[str, float]:
-        """Log-probabilities (temperature 1, no constraint) of each single-token text in
-        `tokens` as the token after `prompt`; reuses the cached prefix."""
+        """Log-probabilities (temperature 1, no constraint) of the first token of each text
+        in `tokens` as the token after `prompt`; reuses the cached prefix."""
         ids = {}
         for text in tokens:
             encoded = self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-            if len(encoded) != 1:
-                raise RequestError(f"tokens: {text!r} is {len(encoded)} tokens, not one", param="tokens")
+            if not encoded:
+                raise RequestError(f"tokens: {text!r} is no token", param="tokens")
             ids[text] = encoded[0]
         prompt_tokens = self.tokenize(prompt)
         with self._lock:
@@ -249,7 +249,7 @@ class LlamaEngine:
                         self._evaluate_prompt(history)
                         self._owner = generation
                     pending = []
-                    step, forced = self._step(sampler, matcher, jump_forward, limit - usage.completion_tokens)
+                    step, forced, logprob = self._step(sampler, matcher, jump_forward, limit - usage.completion_tokens)
                 usage.completion_tokens += len(step)
                 if step[0] in self.end_token_ids:
                     generation.finish_reason = "stop"
@@ -258,9 +258,13 @@ class LlamaEngine:
                     sampler.accept(token)
                 history += step
                 pending = step
-                out, stopped = text.push(b"".join(self._pieces[t] for t in step if t not in self.end_token_ids))
-                if out:
-                    yield Chunk(out, tuple(step), forced=bool(forced))
+                stopped = False
+                for part, is_forced in ((step[:1], False), (forced, True)):  # the sampled token, then the forced run
+                    out, stopped = text.push(b"".join(self._pieces[t] for t in part if t not in self.end_token_ids))
+                    if out:
+                        yield Chunk(out, tuple(part), forced=is_forced, logprob=None if is_forced else logprob)
+                    if stopped:
+                        break
                 if stopped or any(t in self.end_token_ids for t in forced) or (matcher is not None and matcher.is_stopped()):
                     generation.finish_reason = "stop"
                     break
@@ -270,21 +274,31 @@ class LlamaEngine:
         finally:
             usage.generation_seconds = time.perf_counter() - started - usage.prompt_seconds
 
-    def _step(self, sampler: Sampler, matcher, jump_forward: bool, room: int) -> tuple[list[int], list[int]]:  # type: ignore[no-untyped-def]
-        """Sample one token (under the grammar's mask) and take the tokens it then forces."""
+    def _step(self, sampler: Sampler, matcher, jump_forward: bool,  # type: ignore[no-untyped-def]
+              room: int) -> tuple[list[int], list[int], float | None]:
+        """Sample one token (under the grammar's mask) and take the tokens it then forces.
+        Also returns the sampled token's log-probability under the model (temperature 1,
+        no mask), or None when the grammar allowed no other token."""
         allowed = None
         if matcher is not None:
             bitmask = np.frombuffer(matcher.compute_bitmask(), dtype=np.uint8)
             allowed = np.unpackbits(bitmask, bitorder="little").astype(bool)
-        token = sampler.sample(self._logits(), allowed)
+        logits = self._logits()
+        raw = logits.copy()
+        token = sampler.sample(logits, allowed)
+        logprob = None
+        if allowed is None or np.count_nonzero(allowed[: self.n_vocab]) > 1:
+            top = float(raw.max())
+            logprob = float(raw[token]) - (top + float(np.log(np.exp(raw - top).sum())))
         if token in self.end_token_ids or matcher is None:
-            return [token], []
+            return [token], [], logprob
         if not matcher.consume_token(token):
             raise RuntimeError(f"grammar rejected token {token}: {matcher.get_error()}")
         forced = list(matcher.compute_ff_tokens())[: max(0, room - 1)] if jump_forward else []
         if forced and not matcher.consume_tokens(forced):
             raise RuntimeError(f"grammar rejected forced tokens: {matcher.get_error()}")
-        return [token] + forced, forced
+        return [token] + forced, forced, logprob
+
 
 class _TextAssembler:
     """Bytes -> text, holding back incomplete UTF-8 and possible stop-string prefixes."""

@@ -3,46 +3,68 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["SamplingParams", "Sampler"]
+__all__ = ["OPENAI_SAMPLING_FIELDS", "SAMPLING_FIELDS", "SamplingParams", "Sampler", "sampling_params"]
 
 
-@dataclass(frozen=True)
-class SamplingParams:
-    """OpenAI-style sampling options. `temperature` 0 means greedy."""
+_OPENAI = {"openai": True}
+"""Marks the options OpenAI's API has; the others are llama.cpp-style extras."""
 
-    temperature: float = 0.0
-    top_p: float = 1.0
-    top_k: int = 0
-    min_p: float = 0.0
-    repeat_penalty: float = 1.0
-    presence_penalty: float = 0.0
-    frequency_penalty: float = 0.0
-    penalty_window: int = 64
-    seed: int | None = None
-    max_tokens: int | None = None
-    stop: Sequence[str] = field(default_factory=tuple)
 
-    def __post_init__(self) -> None:
-        checks = {
-            "temperature": 0 <= self.temperature <= 2,
-            "top_p": 0 < self.top_p <= 1,
-            "top_k": self.top_k >= 0,
-            "min_p": 0 <= self.min_p <= 1,
-            "repeat_penalty": self.repeat_penalty > 0,
-            "presence_penalty": -2 <= self.presence_penalty <= 2,
-            "frequency_penalty": -2 <= self.frequency_penalty <= 2,
-            "max_tokens": self.max_tokens is None or self.max_tokens >= 1,
-        }
-        for name, ok in checks.items():
-            if not ok:
-                from toolwire.errors import RequestError
+class SamplingParams(BaseModel):
+    """Sampling options, OpenAI's with llama.cpp's extras, and their ranges: the one list
+    the Python API, the HTTP protocol, the engines and the agent backends all read.
+    `temperature` 0 means greedy; `max_tokens` None means up to the context's end."""
 
-                raise RequestError(f"{name}: {getattr(self, name)!r} is out of range", param=name)
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    temperature: float = Field(0.0, ge=0, le=2, json_schema_extra=_OPENAI)
+    top_p: float = Field(1.0, gt=0, le=1, json_schema_extra=_OPENAI)
+    top_k: int = Field(0, ge=0, description="0: no top-k cut")
+    min_p: float = Field(0.0, ge=0, le=1)
+    repeat_penalty: float = Field(1.0, gt=0)
+    presence_penalty: float = Field(0.0, ge=-2, le=2, json_schema_extra=_OPENAI)
+    frequency_penalty: float = Field(0.0, ge=-2, le=2, json_schema_extra=_OPENAI)
+    penalty_window: int = Field(64, ge=1, description="how many recent tokens the penalties look at")
+    seed: int | None = Field(None, json_schema_extra=_OPENAI)
+    max_tokens: int | None = Field(None, ge=1, json_schema_extra=_OPENAI)
+    stop: tuple[str, ...] = Field((), json_schema_extra=_OPENAI)
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _stops(cls, value: Any) -> Any:
+        """A string or a list of strings; empty strings dropped."""
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        return tuple(item for item in value if item) if isinstance(value, (list, tuple)) else value
+
+
+SAMPLING_FIELDS: tuple[str, ...] = tuple(SamplingParams.model_fields)
+"""The names of the sampling options."""
+OPENAI_SAMPLING_FIELDS: frozenset[str] = frozenset(
+    name for name, info in SamplingParams.model_fields.items() if info.json_schema_extra == _OPENAI)
+"""The sampling options OpenAI's API has (the others travel as extra body fields)."""
+
+
+def sampling_params(**options: Any) -> SamplingParams:
+    """`SamplingParams(**options)`, with a `RequestError` naming the first bad field."""
+    from toolwire.errors import RequestError
+
+    try:
+        return SamplingParams(**options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(part) for part in first["loc"]) or "sampling"
+        value = options.get(str(first["loc"][0])) if first["loc"] else None
+        message = "unknown option" if first["type"] == "extra_forbidden" else first["msg"]
+        raise RequestError(f"{name}: {value!r}: {message}" if value is not None else f"{name}: {message}",
+                           param=name) from None
 
 
 class Sampler:

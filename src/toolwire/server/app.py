@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from toolwire.constrain import LarkConstraint
-from toolwire.engine.sampling import SamplingParams
+from toolwire.engine.sampling import SamplingParams, sampling_params
 from toolwire.errors import RequestError
 from toolwire.server._admission import BearerAuth, Gate, QueueFull
 from toolwire.server.protocol import (
@@ -132,18 +132,18 @@ def chat_options(body: ChatCompletionRequest) -> dict[str, Any]:
         value = getattr(body, key)
         if value is not None:
             options[key] = _plain(value)
-    options.update(_given_sampling(body))
+    options.update(body.given_sampling())
     if body.token_limit() is not None:
         options["max_tokens"] = body.token_limit()
-    if body.stops():
-        options["stop"] = list(body.stops())
+    if body.toolwire is not None:
+        options["policies"] = body.toolwire
+    if body.reasoning_effort is not None:
+        options["reasoning_effort"] = body.reasoning_effort
+    if body.thinking() is not None:
+        options["thinking"] = body.thinking()
     if body.stream:
         options["include_usage"] = body.include_usage()
     return options
-
-
-_SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "presence_penalty",
-                  "frequency_penalty", "seed")
 
 
 def _plain(value: Any) -> Any:
@@ -152,13 +152,8 @@ def _plain(value: Any) -> Any:
     return value.model_dump(exclude_none=True, by_alias=True) if hasattr(value, "model_dump") else value
 
 
-def _given_sampling(body: Any) -> dict[str, Any]:
-    """The sampling options a request set."""
-    return {key: getattr(body, key) for key in _SAMPLING_KEYS if getattr(body, key) is not None}
-
-
 def _sampling(body: CompletionRequest) -> SamplingParams:
-    return SamplingParams(max_tokens=body.max_tokens, stop=body.stops(), **_given_sampling(body))
+    return sampling_params(max_tokens=body.max_tokens, **body.given_sampling())
 
 
 # -- streaming -------------------------------------------------------------------------------

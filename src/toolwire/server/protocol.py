@@ -11,7 +11,10 @@ import time
 import uuid
 from typing import Any, Literal, Sequence, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic.fields import FieldInfo
+
+from toolwire.engine.sampling import SamplingParams
 
 from toolwire.types import (
     FunctionCall,
@@ -94,20 +97,21 @@ def _check_stop(value: Stop) -> Stop:
     return value
 
 
-class _Sampling(_Body):
-    """Sampling options shared by both endpoints, with OpenAI's ranges."""
+def _optional(model: type[BaseModel], *, skip: tuple[str, ...]) -> dict[str, Any]:
+    """`model`'s fields with their ranges, each optional (None when not given)."""
+    return {name: (info.annotation | None, FieldInfo.merge_field_infos(info, default=None))  # type: ignore[operator]
+            for name, info in model.model_fields.items() if name not in skip}
 
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, gt=0, le=1)
-    max_tokens: int | None = Field(default=None, ge=1)
+
+_SamplingFields = create_model("_SamplingFields", __base__=_Body, **_optional(SamplingParams, skip=("stop",)))
+
+
+class _Sampling(_SamplingFields):  # type: ignore[misc,valid-type]
+    """Sampling options shared by both endpoints: `SamplingParams`' fields with their
+    ranges (OpenAI's, and llama.cpp-style extras that OpenAI clients send through
+    `extra_body`), all optional, plus OpenAI's `stop` (a string or up to 4)."""
+
     stop: Stop = None
-    seed: int | None = None
-    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
-    # llama.cpp-style extras; OpenAI clients pass them through `extra_body`.
-    top_k: int | None = Field(default=None, ge=0)
-    min_p: float | None = Field(default=None, ge=0, le=1)
-    repeat_penalty: float | None = Field(default=None, gt=0)
     n: int = Field(default=1, description="Only 1 is supported.")
     user: str | None = None
     stream: bool = False
@@ -135,6 +139,14 @@ class _Sampling(_Body):
     def include_usage(self) -> bool:
         return bool(self.stream_options and self.stream_options.include_usage)
 
+    def given_sampling(self) -> dict[str, Any]:
+        """The sampling options this request set (others take the model's defaults)."""
+        given = {name: getattr(self, name) for name in SamplingParams.model_fields
+                 if name not in ("stop", "max_tokens") and getattr(self, name, None) is not None}
+        if self.stops():
+            given["stop"] = self.stops()
+        return given
+
 
 class ChatCompletionRequest(_Sampling):
     """`POST /v1/chat/completions`."""
@@ -148,6 +160,11 @@ class ChatCompletionRequest(_Sampling):
     function_call: Union[Literal["none", "auto"], FunctionCallChoice, None] = None
     response_format: ResponseFormat | None = None
     max_completion_tokens: int | None = Field(default=None, ge=1)
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    chat_template_kwargs: dict[str, Any] | None = Field(
+        default=None, description="Template switches, as vLLM takes them: `enable_thinking` (or `thinking`).")
+    toolwire: dict[str, Any] | None = Field(
+        default=None, description="toolwire's policy settings for this request (see the README); other servers ignore it.")
     # Accepted and ignored.
     store: bool | None = None
     metadata: dict[str, str] | None = None
@@ -174,6 +191,14 @@ class ChatCompletionRequest(_Sampling):
     def token_limit(self) -> int | None:
         """`max_completion_tokens`, else `max_tokens`."""
         return self.max_completion_tokens or self.max_tokens
+
+    def thinking(self) -> bool | None:
+        """Thinking on or off, from `chat_template_kwargs` (None: the template's default)."""
+        kwargs = self.chat_template_kwargs or {}
+        for key in ("enable_thinking", "thinking"):
+            if isinstance(kwargs.get(key), bool):
+                return kwargs[key]
+        return None
 
 
 class CompletionRequest(_Sampling):

@@ -114,12 +114,21 @@ def test_request_errors_name_the_field(smollm2_engine) -> None:  # type: ignore[
         model.chat([{"role": "wizard", "content": "x"}])
 
 
-def test_uncompilable_schema_names_the_tool(smollm2_engine) -> None:  # type: ignore[no-untyped-def]
+def test_sloppy_schemas_are_relaxed_and_named_or_refused_when_strict(smollm2_engine) -> None:  # type: ignore[no-untyped-def]
     model = ChatModel(smollm2_engine, get_format("hermes"), "smollm2-135m")
     lookahead = {"type": "function", "function": {"name": "odd", "parameters": {
         "type": "object", "properties": {"code": {"type": "string", "pattern": "^(?!foo)bar"}}, "required": ["code"]}}}
+    sloppy_enum = {"type": "function", "function": {"name": "pick", "parameters": {
+        "type": "object", "properties": {"size": {"type": "integer", "enum": ["S", "M"]}}, "required": ["size"]}}}
+    result = model.chat(QUESTION, tools=[TOOL_DICTS[0], lookahead, sloppy_enum], tool_choice="required", max_tokens=40)
+    notes = [note["detail"] for note in result["toolwire"]["notes"] if note["policy"] == "schemas"]
+    assert notes == ["tools[1].function.parameters: dropped pattern '^(?!foo)bar': the grammar engine cannot compile it",
+                     "tools[2].function.parameters: dropped type 'integer': no value of enum ['S', 'M'] has it"]
+    named = model.chat(QUESTION, tools=[sloppy_enum], tool_choice={"type": "function", "function": {"name": "pick"}},
+                       max_tokens=20)
+    assert json.loads(named["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])["size"] in ("S", "M")
     with pytest.raises(SchemaError, match=r"tools\[1\]\.function\.parameters: the schema of tool 'odd' cannot be compiled"):
-        model.chat(QUESTION, tools=[TOOL_DICTS[0], lookahead], tool_choice="required")
+        model.chat(QUESTION, tools=[TOOL_DICTS[0], lookahead], tool_choice="required", policies={"schemas": "strict"})
     unknown_format = {"type": "function", "function": {"name": "mail", "parameters": {
         "type": "object", "properties": {"to": {"type": "string", "format": "x-custom"}}, "required": ["to"]}}}
     result = model.chat(QUESTION, tools=[unknown_format], tool_choice="required", max_tokens=30)

@@ -1,0 +1,366 @@
+"""Build the grammar IR of one chat turn from a format's `CallSyntax`, the request's tools
+and its `tool_choice`. Format-blind: everything it knows about a format is in `CallSyntax`.
+
+    auto:      text_reply | calls | text_then_calls (when the format allows text first)
+    required:  calls            named: one call of that tool        none: text_reply
+
+Free text can never become an unconstrained call: where calls may follow text, text may
+not contain the trigger (it ends the text instead); where calls stand alone, text may
+not open like the call block. When the trigger is one special token, text is followed by
+that token; otherwise by a lazy text rule ending at the trigger. The accepting state
+admits the model's end-of-turn tokens, so a finished call can end the turn; with one call
+allowed, so can a trailing newline after it (Qwen writes one before its end token,
+FINDINGS.md #2). With parallel calls, the newline leads to the next call, which the chat
+layer keeps only if grounded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Callable, Sequence
+
+from toolwire.constrain.constraints import (
+    Constraint,
+    JsonConstraint,
+    ToolCallConstraint,
+    Vocabulary,
+    closed_schema,
+)
+from toolwire.constrain.ir import (
+    Alt,
+    Expr,
+    Grammar,
+    Json,
+    Line,
+    Literal,
+    Ref,
+    Repeat,
+    Seq,
+    Text,
+    TextUntil,
+    Token,
+    seq,
+)
+from toolwire.formats.base import ARGUMENTS, NAME, CallSyntax
+from toolwire.types import NamedToolChoice, Tool
+
+__all__ = ["arguments_grammar", "build_grammar", "call_pieces", "text_grammar"]
+
+
+def build_grammar(constraint: Constraint, vocabulary: Vocabulary = Vocabulary()) -> Grammar:
+    """The IR of a `ToolCallConstraint` or `JsonConstraint` (a `LarkConstraint` is
+    already a grammar in one dialect and has no IR)."""
+    if isinstance(constraint, JsonConstraint):
+        return Grammar(Json(constraint.schema))
+    if isinstance(constraint, ToolCallConstraint):
+        return _turn_grammar(constraint, vocabulary)
+    raise TypeError(f"no grammar IR for {type(constraint).__name__}")
+
+
+def arguments_grammar(request: ToolCallConstraint, tool: Tool, vocabulary: Vocabulary = Vocabulary()) -> Grammar:
+    """The IR of one call's arguments (for dialects that assemble calls themselves)."""
+    builder = _Builder(request, vocabulary)
+    start = builder.arguments(tool)
+    return Grammar(start, builder.rules)
+
+
+def text_grammar(request: ToolCallConstraint, vocabulary: Vocabulary = Vocabulary()) -> Grammar:
+    """The IR of the turn's free text, with the restrictions `request` puts on it."""
+    builder = _Builder(request, vocabulary)
+    return Grammar(_text(builder, request), builder.rules)
+
+
+def call_pieces(syntax: CallSyntax, tool: Tool, *, first_literal: str | None = None) -> tuple[str, str]:
+    """The literal text of one call of `tool` before and after its arguments (`first_literal`
+    replaces the template's leading literal)."""
+    template = list(syntax.call)
+    if first_literal is not None and template and isinstance(template[0], str):
+        template[0] = first_literal
+    before, after, seen = "", "", False
+    for item in template:
+        text = tool.name if item is NAME else "" if item is ARGUMENTS else item
+        seen = seen or item is ARGUMENTS
+        if seen:
+            after += text
+        else:
+            before += text
+    return before, after
+
+
+class _Builder:
+    def __init__(self, request: ToolCallConstraint, vocabulary: Vocabulary) -> None:
+        self.request = request
+        self.rules: dict[str, Expr] = {}
+        self._count = 0
+        specials = {text: tid for text, tid in vocabulary.special_tokens.items() if len(text) > 1}
+        self._specials = specials
+        self._special_re = (
+            re.compile("|".join(re.escape(text) for text in sorted(specials, key=len, reverse=True)))
+            if specials else None
+        )
+
+    def fresh(self, stem: str) -> str:
+        self._count += 1
+        return f"{stem}_{self._count}"
+
+    def add(self, name: str, body: Expr) -> Ref:
+        self.rules[name] = body
+        return Ref(name)
+
+    # -- literals --------------------------------------------------------------------
+
+    def pieces(self, text: str) -> tuple[Literal | Token, ...]:
+        """`text` split into literal runs and special tokens."""
+        if not text:
+            return ()
+        if self._special_re is None:
+            return (Literal(text),)
+        result: list[Literal | Token] = []
+        position = 0
+        for match in self._special_re.finditer(text):
+            if match.start() > position:
+                result.append(Literal(text[position:match.start()]))
+            result.append(Token(match.group(), self._specials[match.group()]))
+            position = match.end()
+        if position < len(text):
+            result.append(Literal(text[position:]))
+        return tuple(result)
+
+    def literal(self, text: str) -> Expr:
+        """Literal text, with special tokens as tokens."""
+        return seq(*self.pieces(text))
+
+    # -- calls -----------------------------------------------------------------------
+
+    def call_rule(self, tool: Tool, *, first_literal: str | None = None) -> Ref:
+        """One call of `tool`; `first_literal` replaces the template's leading literal."""
+        parts: list[Expr] = []
+        pending = ""
+        template = list(self.request.syntax.call)
+        if first_literal is not None and template and isinstance(template[0], str):
+            template[0] = first_literal
+        for item in template:
+            if item is NAME:
+                pending += tool.name
+            elif item is ARGUMENTS:
+                if pending:
+                    parts.append(self.literal(pending))
+                    pending = ""
+                parts.append(self.arguments(tool))
+            else:
+                pending += item
+        if pending:
+            parts.append(self.literal(pending))
+        return self.add(self.fresh("call"), seq(*parts))
+
+    def arguments(self, tool: Tool) -> Expr:
+        schema = closed_schema(self.request.schemas[tool.name])
+        style = self.request.syntax.arguments
+        if style == "json":
+            return Json(schema)
+        if style == "python-kwargs":
+            return self.kwargs_rule(schema)
+        return self.js_args_rule(schema)
+
+    def js_args_rule(self, schema: dict[str, Any]) -> Ref:
+        """One JSON object, or positional values in property order (required ones present)."""
+        properties = list((schema.get("properties") or {}).items())
+        required = set(schema.get("required") or [])
+        last_required = max((i for i, (key, _) in enumerate(properties) if key in required), default=-1)
+        options: list[Expr] = [Json(schema)]
+        for count in range(last_required + 1, len(properties) + 1):
+            if count == 1 and _may_be_object(properties[0][1]):
+                continue  # `f({...})` reads as the whole arguments object, never as one value
+            values: list[Expr] = []
+            for index, (_, sub) in enumerate(properties[:count]):
+                values += [Literal(", "), Json(sub)] if index else [Json(sub)]
+            options.append(Seq(tuple(values)) if len(values) != 1 else values[0])
+        return self.add(self.fresh("args"), Alt(tuple(options)))
+
+    def kwargs_rule(self, schema: dict[str, Any]) -> Ref:
+        """`key=value` pairs in property order, optional ones skippable, Python literals."""
+        properties = list((schema.get("properties") or {}).items())
+        required = set(schema.get("required") or [])
+        return self._sequence(properties, required, lambda key: f"{key}=", self.python_value, "args")
+
+    def _sequence(self, properties: list[tuple[str, Any]], required: set[str], label: Callable[[str], str],
+                  value: Callable[[Any], Expr], stem: str) -> Ref:
+        """Rules for a comma-separated run of items in order, optional ones skippable."""
+        first = later = Ref("")
+        for index in range(len(properties), -1, -1):
+            if index == len(properties):
+                first = later = self.add(self.fresh(stem), Seq(()))
+                continue
+            key, sub = properties[index]
+            item = (Literal(label(key)), value(sub))
+            take_first = Seq((*item, later))
+            take_later = Seq((Literal(", "), *item, later))
+            skip_first, skip_later = first, later
+            new_first = self.fresh(stem)
+            new_later = self.fresh(stem)
+            if key in required:
+                first = self.add(new_first, take_first)
+                later = self.add(new_later, take_later)
+            else:
+                first = self.add(new_first, Alt((take_first, skip_first)))
+                later = self.add(new_later, Alt((take_later, skip_later)))
+        return first
+
+    def python_value(self, schema: Any) -> Expr:
+        """A Python literal matching `schema` (JSON where JSON and Python agree)."""
+        if not isinstance(schema, dict) or not schema:
+            return self.add(self.fresh("pyany"), Line())
+        if not _mentions_python_only(schema):
+            return Json(schema)
+        for key in ("enum", "const"):
+            if key in schema:
+                values = schema[key] if key == "enum" else [schema[key]]
+                return Alt(tuple(Literal(_python_literal(v)) for v in values))
+        for key in ("anyOf", "oneOf"):
+            if key in schema:
+                return Alt(tuple(self.python_value(sub) for sub in schema[key]))
+        types = schema.get("type")
+        if isinstance(types, list):
+            return Alt(tuple(self.python_value({**schema, "type": t}) for t in types))
+        if types == "boolean":
+            return Alt((Literal("True"), Literal("False")))
+        if types == "null":
+            return Literal("None")
+        if types == "array":
+            item = self.python_value(schema.get("items", {}))
+            more = Repeat(Seq((Literal(", "), item)))
+            return self.add(self.fresh("pylist"), Seq((Literal("["), Repeat(Seq((item, more)), 0, 1), Literal("]"))))
+        if types == "object" or "properties" in schema:
+            properties = list((schema.get("properties") or {}).items())
+            inner = self._sequence(properties, set(schema.get("required") or []),
+                                   lambda key: json.dumps(key) + ": ", self.python_value, "pydict")
+            return Seq((Literal("{"), inner, Literal("}")))
+        return Json(schema)
+
+
+def _may_be_object(schema: Any) -> bool:
+    """Whether a value of `schema` can be a JSON object (untyped schemas can)."""
+    if not isinstance(schema, dict):
+        return True
+    if "anyOf" in schema or "oneOf" in schema:
+        return any(_may_be_object(sub) for sub in schema.get("anyOf", []) + schema.get("oneOf", []))
+    types = schema.get("type")
+    if types is None:
+        return "enum" not in schema and "const" not in schema
+    return "object" in (types if isinstance(types, list) else [types])
+
+
+def _mentions_python_only(schema: Any) -> bool:
+    """Whether a schema can hold a value that JSON and Python write differently
+    (booleans, null) or leaves the type open."""
+    if isinstance(schema, dict):
+        types = schema.get("type")
+        types = types if isinstance(types, list) else [types]
+        if "boolean" in types or "null" in types:
+            return True
+        if any(v is None or isinstance(v, bool) for v in schema.get("enum", [])) or (
+            "const" in schema and (schema["const"] is None or isinstance(schema["const"], bool))):
+            return True
+        if types == [None] and not any(k in schema for k in ("enum", "const", "anyOf", "oneOf", "properties", "items")):
+            return True
+        return any(_mentions_python_only(v) for k, v in schema.items() if k not in ("enum", "const", "default", "examples"))
+    if isinstance(schema, list):
+        return any(_mentions_python_only(v) for v in schema)
+    return False
+
+
+def _python_literal(value: Any) -> str:
+    if value is True:
+        return "True"
+    if value is False:
+        return "False"
+    if value is None:
+        return "None"
+    return json.dumps(value, ensure_ascii=False)
+
+
+# -- the turn --------------------------------------------------------------------------------
+
+
+def _turn_grammar(request: ToolCallConstraint, vocabulary: Vocabulary) -> Grammar:
+    builder = _Builder(request, vocabulary)
+    syntax = request.syntax
+    choice = request.tool_choice
+    tools = list(request.tools) if choice != "none" else []
+    if isinstance(choice, NamedToolChoice):
+        tools = [tool for tool in tools if tool.name == choice.name]
+    single = isinstance(choice, NamedToolChoice) or not request.parallel_tool_calls
+    text = _text(builder, request)
+
+    builder.add("text_reply", _text_body(builder, syntax, text))
+    if not tools:
+        return Grammar(Ref("text_reply"), builder.rules)
+    call = builder.add("call", Alt(tuple(builder.call_rule(tool) for tool in tools)))
+    more = None if single else Repeat(seq(builder.literal(syntax.separator), call))
+    begin = None if request.resume else builder.literal(syntax.calls_begin)
+    builder.add("calls", seq(begin, call, more, _closing(builder, syntax, single)))
+    if choice == "required" or isinstance(choice, NamedToolChoice) or request.resume:
+        return Grammar(Ref("calls"), builder.rules)
+    if syntax.text_before_calls:
+        _add_text_then_calls(builder, syntax, tools, text, more)
+        return Grammar(Alt((Ref("text_reply"), Ref("calls"), Ref("text_then_calls"))), builder.rules)
+    return Grammar(Alt((Ref("text_reply"), Ref("calls"))), builder.rules)
+
+
+def _closing(builder: _Builder, syntax: CallSyntax, single: bool) -> Expr | None:
+    """What ends the calls: the format's `calls_end`, else with one call allowed an
+    optional newline (FINDINGS.md #2)."""
+    if syntax.calls_end:
+        return builder.literal(syntax.calls_end)
+    return Repeat(Literal("\n"), 0, 1) if single else None
+
+
+def _text(builder: _Builder, request: ToolCallConstraint) -> Text:
+    """Free text that can never become an unconstrained call (see the module doc)."""
+    syntax = request.syntax
+    calls_possible = bool(request.tools) and request.tool_choice != "none"
+    if calls_possible and syntax.text_before_calls:
+        return Text(request.plain_text_only, not_containing=builder.pieces(syntax.trigger_text()))
+    if calls_possible and not syntax.text_prefix:
+        return Text(request.plain_text_only, not_opening=builder.pieces(syntax.calls_begin + _first_literal(syntax)))
+    return Text(request.plain_text_only)
+
+
+def _first_literal(syntax: CallSyntax) -> str:
+    first = syntax.call[0]
+    return first if isinstance(first, str) else ""
+
+
+def _text_body(builder: _Builder, syntax: CallSyntax, text: Text) -> Expr:
+    body: Expr = Json({"type": "string"}) if syntax.text_is_json_string else text
+    return seq(builder.literal(syntax.text_prefix), body, builder.literal(syntax.text_suffix))
+
+
+def _add_text_then_calls(builder: _Builder, syntax: CallSyntax, tools: Sequence[Tool], text: Text,
+                         more: Expr | None) -> None:
+    """Free text until the trigger, then the rest of the lead-in and the calls.
+
+    Plain text of the lead-in before the trigger (hermes' newline) is absorbed by the
+    free text. A special-token trigger follows the text directly; a plain-text trigger
+    ends a lazy text rule."""
+    lead_in = syntax.lead_in()
+    trigger = syntax.trigger_text()
+    at = lead_in.find(trigger)
+    if at < 0:
+        raise ValueError(f"trigger {trigger!r} is not in the lead-in {lead_in!r}")
+    rest = lead_in[at + len(trigger):]
+    pieces = builder.pieces(trigger)
+    if len(pieces) == 1 and isinstance(pieces[0], Token):
+        until_trigger: Expr = Seq((text, pieces[0]))
+    else:
+        until_trigger = builder.add(builder.fresh("text_until_trigger"), TextUntil(text, trigger))
+    # `rest` = what follows the trigger up to the first call's name: the end of the
+    # lead-in, which the first call writes instead of its own first literal.
+    head_end = len(syntax.text_to_calls + syntax.calls_begin)
+    first_literal_rest = rest[max(0, head_end - at - len(trigger)):] if at + len(trigger) <= head_end else rest
+    begin_rest = rest[: len(rest) - len(first_literal_rest)]
+    first = builder.add("first_call", Alt(tuple(builder.call_rule(tool, first_literal=first_literal_rest) for tool in tools)))
+    closing = builder.literal(syntax.calls_end) if syntax.calls_end else (Repeat(Literal("\n"), 0, 1) if more is None else None)
+    builder.add("text_then_calls", seq(builder.literal(syntax.text_prefix), until_trigger, builder.literal(begin_rest),
+                                       first, more, closing))

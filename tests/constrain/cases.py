@@ -1,0 +1,42 @@
+"""Replies every dialect test renders with each format: what a grammar must accept, and
+schema-invalid calls it must refuse."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.formats.harness import TOOLS, assistant
+from toolwire.constrain import ToolCallConstraint
+from toolwire.formats.base import Format
+from toolwire.schema.jsonschema import normalize_parameters
+from toolwire.types import AssistantMessage, ToolChoice
+
+SCHEMAS = {tool.name: normalize_parameters(tool.function.parameters, where=tool.name) for tool in TOOLS}
+TEXT = assistant("The weather is fine.")
+ONE_CALL = assistant(None, ("get_weather", {"city": "Paris", "unit": "celsius"}))
+TWO_CALLS = assistant(None, ("get_weather", {"city": "Paris"}), ("todo.addTodo", {"todo": "buy milk"}))
+NO_ARGS = assistant(None, ("get_time", {}))
+NESTED = assistant(None, ("book", {"guests": [{"name": "Ann \"A\" ü", "age": 3}], "vip": True, "note": None, "price": 9.5}))
+VALID = {"text": TEXT, "one call": ONE_CALL, "two calls": TWO_CALLS, "no arguments": NO_ARGS, "nested": NESTED}
+
+INVALID = {
+    "wrong type": assistant(None, ("get_weather", {"city": 3})),
+    "unknown key": assistant(None, ("get_weather", {"city": "Paris", "country": "FR"})),
+    "bad enum": assistant(None, ("get_weather", {"city": "Paris", "unit": "kelvin"})),
+    "unknown tool": assistant(None, ("launch_rocket", {})),
+}
+
+
+def constraint(fmt: Format, choice: ToolChoice = "auto", parallel: bool = True) -> ToolCallConstraint:
+    return ToolCallConstraint(syntax=fmt.syntax, tools=TOOLS, schemas=SCHEMAS, tool_choice=choice,
+                              parallel_tool_calls=parallel)
+
+
+def reply(fmt: Format, message: AssistantMessage) -> str:
+    return fmt.render_reply(message, TOOLS)
+
+
+def named(name: str) -> Any:
+    from toolwire.types import NamedToolChoice
+
+    return NamedToolChoice(function={"name": name})

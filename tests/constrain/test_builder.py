@@ -1,0 +1,76 @@
+"""The grammar IR: built from `CallSyntax` alone, with the restrictions that keep free text
+from carrying an unconstrained call."""
+
+from __future__ import annotations
+
+from tests.constrain.cases import SCHEMAS, TOOLS, constraint, named
+from toolwire.constrain import JsonConstraint, LarkConstraint, Vocabulary, build_grammar
+from toolwire.constrain.builder import call_pieces
+from toolwire.constrain.ir import Alt, Json, Literal, Ref, Text, TextUntil, Token, walk
+from toolwire.formats import get_format
+
+QWEN_LIKE = Vocabulary({"<tool_call>": 7, "</tool_call>": 8})
+
+
+def test_auto_is_text_or_calls_or_text_then_calls() -> None:
+    grammar = build_grammar(constraint(get_format("hermes")))
+    assert grammar.start == Alt((Ref("text_reply"), Ref("calls"), Ref("text_then_calls")))
+
+
+def test_required_and_named_start_with_calls_and_none_with_text() -> None:
+    fmt = get_format("hermes")
+    assert build_grammar(constraint(fmt, "required")).start == Ref("calls")
+    named_grammar = build_grammar(constraint(fmt, named("get_time")))
+    assert named_grammar.start == Ref("calls")
+    assert named_grammar.rules["call"] == Alt((Ref("call_1"),))
+    names = [expr.text for expr in walk(named_grammar.rules["call_1"]) if isinstance(expr, Literal)]
+    assert any('"get_time"' in text for text in names)
+    assert build_grammar(constraint(fmt, "none")).start == Ref("text_reply")
+
+
+def test_special_token_trigger_becomes_a_token_and_text_excludes_it() -> None:
+    grammar = build_grammar(constraint(get_format("hermes")), QWEN_LIKE)
+    tokens = {expr for expr in grammar.expressions() if isinstance(expr, Token)}
+    assert Token("<tool_call>", 7) in tokens and Token("</tool_call>", 8) in tokens
+    texts = {expr for expr in grammar.expressions() if isinstance(expr, Text)}
+    assert texts == {Text(not_containing=(Token("<tool_call>", 7),))}
+    assert not any(isinstance(expr, TextUntil) for expr in grammar.expressions())
+
+
+def test_plain_text_trigger_ends_lazy_text() -> None:
+    grammar = build_grammar(constraint(get_format("hermes")))
+    lazy = [body for body in grammar.rules.values() if isinstance(body, TextUntil)]
+    assert lazy == [TextUntil(Text(not_containing=(Literal("<tool_call>"),)), "<tool_call>")]
+
+
+def test_calls_that_stand_alone_keep_text_from_opening_like_them() -> None:
+    grammar = build_grammar(constraint(get_format("pythonic")))
+    assert {expr for expr in grammar.expressions() if isinstance(expr, Text)} == {Text(not_opening=(Literal("["),))}
+
+
+def test_arguments_are_closed_json_schemas() -> None:
+    grammar = build_grammar(constraint(get_format("hermes"), "required"))
+    schemas = [expr.schema for expr in grammar.expressions() if isinstance(expr, Json)]
+    assert schemas and all(schema.get("additionalProperties") is False for schema in schemas)
+
+
+def test_the_builder_reads_only_call_syntax() -> None:
+    """Two formats with the same CallSyntax get the same grammar."""
+    hermes = get_format("hermes")
+    from toolwire.formats.jinja import JinjaFormat
+    from pathlib import Path
+
+    jinja = JinjaFormat(Path("tests/templates/qwen2.5.jinja").read_text())
+    assert build_grammar(constraint(hermes)).rules.keys() == build_grammar(constraint(jinja)).rules.keys()
+
+
+def test_json_constraint_and_call_pieces() -> None:
+    assert build_grammar(JsonConstraint({"type": "object"})).start == Json({"type": "object"})
+    assert call_pieces(get_format("hermes").syntax, TOOLS[0]) == (
+        '<tool_call>\n{"name": "get_weather", "arguments": ', "}\n</tool_call>")
+    import pytest
+
+    with pytest.raises(TypeError):
+        build_grammar(LarkConstraint('start: "x"'))
+    assert all(tool.name in SCHEMAS for tool in TOOLS)
+    assert list(walk(Alt((Literal("a"),)))) == [Alt((Literal("a"),)), Literal("a")]
