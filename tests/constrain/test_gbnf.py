@@ -10,7 +10,9 @@ import math
 import llama_cpp
 import pytest
 
-from tests.constrain.cases import INVALID, NO_ARGS, ONE_CALL, TEXT, TWO_CALLS, VALID, constraint, named, reply
+from tests.constrain.cases import (
+    INVALID, NO_ARGS, ONE_CALL, TEXT, TWO_CALLS, VALID, constraint, named, reply, thinking_formats, thinking_reply,
+)
 from toolwire.constrain import JsonConstraint, LarkConstraint
 from toolwire.constrain.gbnf import gbnf_grammar
 from toolwire.engine.base import ConstraintUnsupported
@@ -68,6 +70,15 @@ def test_required_named_and_single(engine, name: str) -> None:
     only_time = gbnf_grammar(constraint(fmt, named("get_time")), engine.vocabulary)
     assert accepts(engine, only_time, reply(fmt, NO_ARGS))
     assert not accepts(engine, only_time, reply(fmt, ONE_CALL))
+
+
+@pytest.mark.parametrize("name", thinking_formats())
+def test_thinking_may_hold_the_trigger_and_must_close(engine, name: str) -> None:
+    fmt = get_format(name)
+    for choice in ("auto", "required"):
+        grammar = gbnf_grammar(constraint(fmt, choice), engine.vocabulary)
+        assert accepts(engine, grammar, thinking_reply(fmt)), (name, choice)
+        assert not accepts(engine, grammar, thinking_reply(fmt, closed=False)), (name, choice)
 
 
 def test_special_token_is_written_by_id(qwen_engine) -> None:  # type: ignore[no-untyped-def]

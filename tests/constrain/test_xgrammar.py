@@ -10,7 +10,9 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.constrain.cases import INVALID, NO_ARGS, ONE_CALL, TEXT, TWO_CALLS, VALID, constraint, named, reply
+from tests.constrain.cases import (
+    INVALID, NO_ARGS, ONE_CALL, TEXT, TWO_CALLS, VALID, constraint, named, reply, thinking_formats, thinking_reply,
+)
 from toolwire.constrain import JsonConstraint, LarkConstraint
 from toolwire.constrain.ebnf import ebnf_grammar
 from toolwire.constrain.structural_tag import structural_tag
@@ -82,6 +84,19 @@ def test_required_named_and_single(compiler: Compiler, name: str, dialect: str) 
     only_time = compile_(constraint(fmt, named("get_time")))
     assert compiler.accepts(only_time, reply(fmt, NO_ARGS))
     assert not compiler.accepts(only_time, reply(fmt, ONE_CALL))
+
+
+@pytest.mark.parametrize("dialect", ["ebnf", "structural tag"])
+@pytest.mark.parametrize("name", thinking_formats())
+def test_thinking_may_hold_the_trigger_and_must_close(compiler: Compiler, name: str, dialect: str) -> None:
+    """A structural tag's free text cannot be kept from opening like the thinking block
+    (see structural_tag.py), so there an unclosed block may read as text."""
+    fmt = get_format(name)
+    for choice in ("auto", "required"):
+        compiled = _dialects(compiler)[dialect](constraint(fmt, choice))
+        assert compiler.accepts(compiled, thinking_reply(fmt)), (name, choice)
+        if dialect == "ebnf" or choice == "required":
+            assert not compiler.accepts(compiled, thinking_reply(fmt, closed=False)), (name, choice)
 
 
 def test_structural_tag_shape_for_hermes() -> None:

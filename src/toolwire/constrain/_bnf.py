@@ -141,6 +141,9 @@ class BnfWriter:
         opening_excluded = Text.joined(text.not_opening)[:1]
         if forbidden and (text.word_first or opening_excluded):
             raise _unsupported()(f"{self.dialect}: free text restricted both in its opening and its content")
+        prefix = Text.joined(text.not_opening_with)
+        if prefix and not (text.word_first or opening_excluded):
+            return self._not_opening_with(prefix, forbidden)
         if forbidden:
             return self._not_containing(forbidden)
         anything = self.helper("any-text", f"[^{_class_chars(chr(0))}]*")
@@ -152,6 +155,34 @@ class BnfWriter:
         if text.word_first:
             return f"{spaces} {first} {anything}"
         return f"{spaces} ({first} {anything})?"
+
+    def _not_opening_with(self, prefix: str, forbidden: str) -> str:
+        """Rules for text that does not open with `prefix` (and, when `forbidden` is given,
+        does not contain it): state i = the text so far is `prefix[:i]`; a character
+        that leaves `prefix` hands over to the rules of `_not_containing` (or any text)."""
+        key = f"{prefix}\0{forbidden}"
+        if key in self._without:
+            return self._without[key]
+        stem = f"text-not-opening-{len(self._without) + 1}"
+        self._without[key] = f"{stem}-0"
+        rest = self._not_containing(forbidden) if forbidden else self.helper("any-text", f"[^{_class_chars(chr(0))}]*")
+        failure = _failure(forbidden) if forbidden else []
+        for index in range(len(prefix)):
+            read = prefix[:index]
+            options = []
+            if index + 1 < len(prefix):
+                options.append(f"{quote(prefix[index])} {stem}-{index + 1}")
+            special = set(forbidden) - {prefix[index]}
+            for char in sorted(special):
+                state = 0
+                for seen in read + char:
+                    state = _step(forbidden, failure, state, seen)
+                if state < len(forbidden):  # `read + char` does not hold `forbidden` yet
+                    options.append(f"{quote(char)} {rest[:-1]}{state}" if forbidden else f"{quote(char)} {rest}")
+            others = _class_chars(chr(0) + prefix[index] + "".join(special))
+            options.append(f"[^{others}] {rest[:-1]}0" if forbidden else f"[^{others}] {rest}")
+            self.helpers[f"{stem}-{index}"] = "(" + " | ".join(options) + ")?"
+        return f"{stem}-0"
 
     def _not_containing(self, forbidden: str) -> str:
         """Rules for text that does not contain `forbidden`: state i = the longest prefix

@@ -4,6 +4,12 @@ and its `tool_choice`. Format-blind: everything it knows about a format is in `C
     auto:      text_reply | calls | text_then_calls (when the format allows text first)
     required:  calls            named: one call of that tool        none: text_reply
 
+each after the format's thinking block, when it declares one (optional; begun already when
+the generation prompt opened it): free text up to the block's end marker, so a call
+trigger written while thinking is text. Arguments are JSON, Python keyword literals,
+positional JavaScript values or Gemma's `{key:value}` syntax (`CallSyntax.arguments`); a
+call's index and id slots are digits and `call_id_length` of `call_id_characters`.
+
 Free text can never become an unconstrained call: where calls may follow text, text may
 not contain the trigger (it ends the text instead); where calls stand alone, text may
 not open like the call block. When the trigger is one special token, text is followed by
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any, Callable, Sequence
 
 from toolwire.constrain.constraints import (
@@ -42,10 +49,10 @@ from toolwire.constrain.ir import (
     Token,
     seq,
 )
-from toolwire.formats.base import ARGUMENTS, NAME, CallSyntax
+from toolwire.formats.base import ARGUMENTS, CALL_ID, INDEX, NAME, CallSyntax, ReasoningSyntax, Slot
 from toolwire.types import NamedToolChoice, Tool
 
-__all__ = ["arguments_grammar", "build_grammar", "call_pieces", "text_grammar"]
+__all__ = ["arguments_grammar", "build_grammar", "call_parts", "call_pieces", "slot_grammar", "text_grammar"]
 
 
 def build_grammar(constraint: Constraint, vocabulary: Vocabulary = Vocabulary()) -> Grammar:
@@ -73,19 +80,39 @@ def text_grammar(request: ToolCallConstraint, vocabulary: Vocabulary = Vocabular
 
 def call_pieces(syntax: CallSyntax, tool: Tool, *, first_literal: str | None = None) -> tuple[str, str]:
     """The literal text of one call of `tool` before and after its arguments (`first_literal`
-    replaces the template's leading literal)."""
+    replaces the template's leading literal). Raises ValueError for a call with other
+    slots (an index, an id): see `call_parts`."""
     template = list(syntax.call)
     if first_literal is not None and template and isinstance(template[0], str):
         template[0] = first_literal
-    before, after, seen = "", "", False
-    for item in template:
-        text = tool.name if item is NAME else "" if item is ARGUMENTS else item
-        seen = seen or item is ARGUMENTS
-        if seen:
-            after += text
-        else:
-            before += text
+    before, middle, after = call_parts(replace(syntax, call=tuple(template)), tool)
+    if middle != (ARGUMENTS,):
+        raise ValueError(f"a call of {tool.name!r} has slots besides its arguments: use call_parts")
     return before, after
+
+
+def call_parts(syntax: CallSyntax, tool: Tool) -> tuple[str, tuple[str | Slot, ...], str]:
+    """One call of `tool` as (the literal text before its first slot other than the name,
+    the literals and slots from there to its last slot, the literal text after that):
+    hermes' middle is `(ARGUMENTS,)`; Kimi-K2's `(INDEX, "<|tool_call_argument_begin|>",
+    ARGUMENTS)`."""
+    items: list[str | Slot] = []
+    for item in syntax.call:
+        text = tool.name if item is NAME else item
+        if isinstance(text, str) and items and isinstance(items[-1], str):
+            items[-1] += text
+        elif text != "":
+            items.append(text)
+    before = items.pop(0) if items and isinstance(items[0], str) else ""
+    after = items.pop() if items and isinstance(items[-1], str) else ""
+    return str(before), tuple(items), str(after)
+
+
+def slot_grammar(request: ToolCallConstraint, slot: Slot, vocabulary: Vocabulary = Vocabulary()) -> Grammar:
+    """The IR of a call's index or id alone (for dialects that assemble calls themselves)."""
+    builder = _Builder(request, vocabulary)
+    start = builder.call_label(slot)
+    return Grammar(start, builder.rules)
 
 
 class _Builder:
@@ -143,16 +170,29 @@ class _Builder:
         for item in template:
             if item is NAME:
                 pending += tool.name
-            elif item is ARGUMENTS:
+            elif item is ARGUMENTS or item is INDEX or item is CALL_ID:
                 if pending:
                     parts.append(self.literal(pending))
                     pending = ""
-                parts.append(self.arguments(tool))
+                parts.append(self.arguments(tool) if item is ARGUMENTS else self.call_label(item))
             else:
                 pending += item
         if pending:
             parts.append(self.literal(pending))
         return self.add(self.fresh("call"), seq(*parts))
+
+    def call_label(self, slot: Slot) -> Ref:
+        """A call's index in the turn (decimal) or the id the model gives it
+        (`call_id_length` of `call_id_characters`), one shared rule each."""
+        name = f"call_{slot.value}"
+        if name not in self.rules:
+            if slot is INDEX:
+                body: Expr = Repeat(_one_of("0123456789"), 1, 9)
+            else:
+                syntax = self.request.syntax
+                body = Repeat(_one_of(syntax.call_id_characters), syntax.call_id_length, syntax.call_id_length)
+            self.add(name, body)
+        return Ref(name)
 
     def arguments(self, tool: Tool) -> Expr:
         schema = closed_schema(self.request.schemas[tool.name])
@@ -161,7 +201,68 @@ class _Builder:
             return Json(schema)
         if style == "python-kwargs":
             return self.kwargs_rule(schema)
+        if style == "gemma":
+            return self.gemma_value(schema)
         return self.js_args_rule(schema)
+
+    def gemma_value(self, schema: Any) -> Expr:
+        """A value in Gemma's syntax matching `schema`: bare sorted keys, strings between
+        `string_delimiter`s (never containing it), other values as JSON writes them."""
+        if not isinstance(schema, dict) or not schema:
+            return self.gemma_any()
+        for key in ("enum", "const"):
+            if key in schema:
+                values = schema[key] if key == "enum" else [schema[key]]
+                return Alt(tuple(self.gemma_literal(value) for value in values))
+        for key in ("anyOf", "oneOf"):
+            if key in schema:
+                return Alt(tuple(self.gemma_value(sub) for sub in schema[key]))
+        types = schema.get("type")
+        if isinstance(types, list):
+            return Alt(tuple(self.gemma_value({**schema, "type": t}) for t in types))
+        if types == "string":
+            return self.gemma_string()
+        if types in ("number", "integer"):
+            return Json(schema)
+        if types == "boolean":
+            return Alt((Literal("true"), Literal("false")))
+        if types == "null":
+            return Literal("null")
+        if types == "array":
+            item = self.gemma_value(schema.get("items", {}))
+            more = Repeat(Seq((Literal(","), item)))
+            return self.add(self.fresh("gemma_list"), Seq((Literal("["), Repeat(Seq((item, more)), 0, 1), Literal("]"))))
+        if types == "object" or "properties" in schema:
+            properties = sorted((schema.get("properties") or {}).items())
+            inner = self._sequence(properties, set(schema.get("required") or []), lambda key: f"{key}:",
+                                   self.gemma_value, "gemma_object", separator=",")
+            return Seq((Literal("{"), inner, Literal("}")))
+        return self.gemma_any()
+
+    def gemma_string(self) -> Ref:
+        """`delimiter text delimiter`, the text free but for the delimiter, one shared rule."""
+        if "gemma_string" not in self.rules:
+            delimiter = self.request.syntax.string_delimiter
+            pieces = self.pieces(delimiter)
+            if len(pieces) == 1 and isinstance(pieces[0], Token):
+                body: Expr = Seq((Text(), pieces[0]))
+            else:
+                body = self.add("gemma_string_body", TextUntil(Text(not_containing=pieces), delimiter))
+            self.add("gemma_string", seq(self.literal(delimiter), body))
+        return Ref("gemma_string")
+
+    def gemma_literal(self, value: Any) -> Expr:
+        if isinstance(value, str):
+            delimiter = self.request.syntax.string_delimiter
+            return self.literal(delimiter + value + delimiter)
+        return Literal(json.dumps(value))
+
+    def gemma_any(self) -> Ref:
+        """A value the schema leaves open: a string, a number, true, false or null."""
+        if "gemma_any" not in self.rules:
+            self.add("gemma_any", Alt((self.gemma_string(), Json({"type": "number"}), Literal("true"),
+                                       Literal("false"), Literal("null"))))
+        return Ref("gemma_any")
 
     def js_args_rule(self, schema: dict[str, Any]) -> Ref:
         """One JSON object, or positional values in property order (required ones present)."""
@@ -185,8 +286,9 @@ class _Builder:
         return self._sequence(properties, required, lambda key: f"{key}=", self.python_value, "args")
 
     def _sequence(self, properties: list[tuple[str, Any]], required: set[str], label: Callable[[str], str],
-                  value: Callable[[Any], Expr], stem: str) -> Ref:
-        """Rules for a comma-separated run of items in order, optional ones skippable."""
+                  value: Callable[[Any], Expr], stem: str, separator: str = ", ") -> Ref:
+        """Rules for a run of items in order, separated by `separator`, optional ones
+        skippable."""
         first = later = Ref("")
         for index in range(len(properties), -1, -1):
             if index == len(properties):
@@ -195,7 +297,7 @@ class _Builder:
             key, sub = properties[index]
             item = (Literal(label(key)), value(sub))
             take_first = Seq((*item, later))
-            take_later = Seq((Literal(", "), *item, later))
+            take_later = Seq((Literal(separator), *item, later))
             skip_first, skip_later = first, later
             new_first = self.fresh(stem)
             new_later = self.fresh(stem)
@@ -237,6 +339,11 @@ class _Builder:
                                    lambda key: json.dumps(key) + ": ", self.python_value, "pydict")
             return Seq((Literal("{"), inner, Literal("}")))
         return Json(schema)
+
+
+def _one_of(characters: str) -> Alt:
+    """Any one of `characters`."""
+    return Alt(tuple(Literal(char) for char in dict.fromkeys(characters)))
 
 
 def _may_be_object(schema: Any) -> bool:
@@ -284,7 +391,32 @@ def _python_literal(value: Any) -> str:
 
 
 def _turn_grammar(request: ToolCallConstraint, vocabulary: Vocabulary) -> Grammar:
+    """The turn: the answer (below), after the format's thinking block when it has one
+    (not when resuming a block of calls: the thinking is behind)."""
     builder = _Builder(request, vocabulary)
+    answer = _answer(builder, request)
+    reasoning = request.syntax.reasoning
+    if reasoning is None or request.resume:
+        return Grammar(answer, builder.rules)
+    return Grammar(seq(_thinking(builder, reasoning), answer), builder.rules)
+
+
+def _thinking(builder: _Builder, reasoning: ReasoningSyntax) -> Expr:
+    """The thinking block: free text up to its end marker, so a call trigger written while
+    thinking is text. Optional, unless the generation prompt opened it."""
+    pieces = builder.pieces(reasoning.end)
+    if len(pieces) == 1 and isinstance(pieces[0], Token):
+        body: Expr = Seq((Text(), pieces[0]))
+    else:
+        body = builder.add("thinking_body", TextUntil(Text(not_containing=pieces), reasoning.end))
+    separator = Repeat(builder.literal(reasoning.separator), 0, 1) if reasoning.separator else None
+    if reasoning.opened_by_prompt:
+        return builder.add("thinking", seq(body, separator))
+    return Repeat(builder.add("thinking", seq(builder.literal(reasoning.begin), body, separator)), 0, 1)
+
+
+def _answer(builder: _Builder, request: ToolCallConstraint) -> Expr:
+    """text_reply | calls | text_then_calls, per `tool_choice` (see the module doc)."""
     syntax = request.syntax
     choice = request.tool_choice
     tools = list(request.tools) if choice != "none" else []
@@ -295,17 +427,17 @@ def _turn_grammar(request: ToolCallConstraint, vocabulary: Vocabulary) -> Gramma
 
     builder.add("text_reply", _text_body(builder, syntax, text))
     if not tools:
-        return Grammar(Ref("text_reply"), builder.rules)
+        return Ref("text_reply")
     call = builder.add("call", Alt(tuple(builder.call_rule(tool) for tool in tools)))
     more = None if single else Repeat(seq(builder.literal(syntax.separator), call))
     begin = None if request.resume else builder.literal(syntax.calls_begin)
     builder.add("calls", seq(begin, call, more, _closing(builder, syntax, single)))
     if choice == "required" or isinstance(choice, NamedToolChoice) or request.resume:
-        return Grammar(Ref("calls"), builder.rules)
+        return Ref("calls")
     if syntax.text_before_calls:
         _add_text_then_calls(builder, syntax, tools, text, more)
-        return Grammar(Alt((Ref("text_reply"), Ref("calls"), Ref("text_then_calls"))), builder.rules)
-    return Grammar(Alt((Ref("text_reply"), Ref("calls"))), builder.rules)
+        return Alt((Ref("text_reply"), Ref("calls"), Ref("text_then_calls")))
+    return Alt((Ref("text_reply"), Ref("calls")))
 
 
 def _closing(builder: _Builder, syntax: CallSyntax, single: bool) -> Expr | None:
@@ -317,14 +449,18 @@ def _closing(builder: _Builder, syntax: CallSyntax, single: bool) -> Expr | None
 
 
 def _text(builder: _Builder, request: ToolCallConstraint) -> Text:
-    """Free text that can never become an unconstrained call (see the module doc)."""
+    """Free text that can never become an unconstrained call (see the module doc), and
+    that does not open like the format's thinking block."""
     syntax = request.syntax
     calls_possible = bool(request.tools) and request.tool_choice != "none"
+    thinking = builder.pieces(syntax.reasoning.begin) if syntax.reasoning and not syntax.text_prefix else ()
     if calls_possible and syntax.text_before_calls:
-        return Text(request.plain_text_only, not_containing=builder.pieces(syntax.trigger_text()))
+        return Text(request.plain_text_only, not_containing=builder.pieces(syntax.trigger_text()),
+                    not_opening_with=thinking)
     if calls_possible and not syntax.text_prefix:
-        return Text(request.plain_text_only, not_opening=builder.pieces(syntax.calls_begin + _first_literal(syntax)))
-    return Text(request.plain_text_only)
+        return Text(request.plain_text_only, not_opening=builder.pieces(syntax.calls_begin + _first_literal(syntax)),
+                    not_opening_with=thinking)
+    return Text(request.plain_text_only, not_opening_with=thinking)
 
 
 def _first_literal(syntax: CallSyntax) -> str:
@@ -333,8 +469,18 @@ def _first_literal(syntax: CallSyntax) -> str:
 
 
 def _text_body(builder: _Builder, syntax: CallSyntax, text: Text) -> Expr:
-    body: Expr = Json({"type": "string"}) if syntax.text_is_json_string else text
-    return seq(builder.literal(syntax.text_prefix), body, builder.literal(syntax.text_suffix))
+    """text_prefix TEXT text_suffix. A plain-text suffix ends the text where it first
+    appears (Command R's `<|END_RESPONSE|>`), as a trigger does."""
+    if syntax.text_is_json_string:
+        return seq(builder.literal(syntax.text_prefix), Json({"type": "string"}), builder.literal(syntax.text_suffix))
+    suffix = builder.pieces(syntax.text_suffix)
+    if not suffix or isinstance(suffix[0], Token):
+        return seq(builder.literal(syntax.text_prefix), text, builder.literal(syntax.text_suffix))
+    if text.not_containing:
+        raise ValueError("a format's text cannot end both at a trigger and at a text suffix")
+    until = TextUntil(Text(text.word_first, not_containing=suffix, not_opening=text.not_opening,
+                           not_opening_with=text.not_opening_with), syntax.text_suffix)
+    return seq(builder.literal(syntax.text_prefix), builder.add(builder.fresh("text_until_suffix"), until))
 
 
 def _add_text_then_calls(builder: _Builder, syntax: CallSyntax, tools: Sequence[Tool], text: Text,

@@ -77,7 +77,11 @@ class Text:
     - `word_first`: it opens, after whitespace, with a word character or a quote;
     - `not_containing`: it does not contain this text (a trigger that must end it);
     - `not_opening`: it does not open, after whitespace, with the first character of this
-      text (the lead-in of a call block, where calls stand alone).
+      text (the lead-in of a call block, where calls stand alone);
+    - `not_opening_with`: it does not open with this whole text (a thinking block's
+      opening marker, which could otherwise be read as text). Only a dialect that lexes
+      by longest match (Lark) needs it; dialects that keep every reading (GBNF, xgrammar)
+      may ignore it: the text it excludes carries no call.
 
     Both texts are given as pieces (literal runs and special tokens). A dialect whose free
     text cannot produce a special token (Lark) needs no restriction for a text that starts
@@ -86,6 +90,7 @@ class Text:
     word_first: bool = False
     not_containing: tuple[Literal | Token, ...] = ()
     not_opening: tuple[Literal | Token, ...] = ()
+    not_opening_with: tuple[Literal | Token, ...] = ()
 
     @staticmethod
     def joined(pieces: tuple[Literal | Token, ...]) -> str:

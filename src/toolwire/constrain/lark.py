@@ -144,6 +144,8 @@ def _text_terminal(text: Text) -> str:
         excluded.append("/(?s:.*)" + _regex_literal(text.not_containing[0].text) + "(?s:.*)/")
     if text.not_opening and isinstance(text.not_opening[0], Literal):
         excluded.append("/\\s*" + _regex_literal(text.not_opening[0].text[0]) + "(?s:.*)/")
+    if text.not_opening_with and isinstance(text.not_opening_with[0], Literal):
+        excluded.append("/" + _regex_literal(text.not_opening_with[0].text) + "(?s:.*)/")
     return " & ".join([base] + [f"~{regex}" for regex in excluded])
 
 
