@@ -15,6 +15,7 @@ from typing import Any
 
 from toolwire.constrain.ir import (
     Alt,
+    Chars,
     Expr,
     Grammar,
     Json,
@@ -86,6 +87,8 @@ class BnfWriter:
             return quote(expr.text)
         if isinstance(expr, Token):
             return f"<[{expr.id}]>" if self.tokens_by_id else quote(expr.text)
+        if isinstance(expr, Chars):
+            return f"[{_class_chars(expr.characters)}]{_quantifier(expr.min, expr.max)}"
         if isinstance(expr, Json):
             return self.json(expr.schema)
         if isinstance(expr, Text):

@@ -8,7 +8,7 @@ each after the format's thinking block, when it declares one (optional; begun al
 the generation prompt opened it): free text up to the block's end marker, so a call
 trigger written while thinking is text. Arguments are JSON, Python keyword literals,
 positional JavaScript values or Gemma's `{key:value}` syntax (`CallSyntax.arguments`); a
-call's index and id slots are digits and `call_id_length` of `call_id_characters`.
+call's index and id slots are 1 to 4 digits and `call_id_length` of `call_id_characters`.
 
 Free text can never become an unconstrained call: where calls may follow text, text may
 not contain the trigger (it ends the text instead); where calls stand alone, text may
@@ -36,6 +36,7 @@ from toolwire.constrain.constraints import (
 )
 from toolwire.constrain.ir import (
     Alt,
+    Chars,
     Expr,
     Grammar,
     Json,
@@ -186,12 +187,11 @@ class _Builder:
         (`call_id_length` of `call_id_characters`), one shared rule each."""
         name = f"call_{slot.value}"
         if name not in self.rules:
+            syntax = self.request.syntax
             if slot is INDEX:
-                body: Expr = Repeat(_one_of("0123456789"), 1, 9)
+                self.add(name, Chars("0123456789", 1, 4))
             else:
-                syntax = self.request.syntax
-                body = Repeat(_one_of(syntax.call_id_characters), syntax.call_id_length, syntax.call_id_length)
-            self.add(name, body)
+                self.add(name, Chars(syntax.call_id_characters, syntax.call_id_length, syntax.call_id_length))
         return Ref(name)
 
     def arguments(self, tool: Tool) -> Expr:
@@ -339,11 +339,6 @@ class _Builder:
                                    lambda key: json.dumps(key) + ": ", self.python_value, "pydict")
             return Seq((Literal("{"), inner, Literal("}")))
         return Json(schema)
-
-
-def _one_of(characters: str) -> Alt:
-    """Any one of `characters`."""
-    return Alt(tuple(Literal(char) for char in dict.fromkeys(characters)))
 
 
 def _may_be_object(schema: Any) -> bool:

@@ -20,6 +20,7 @@ from toolwire.constrain.builder import build_grammar
 from toolwire.constrain.constraints import Constraint, LarkConstraint, Vocabulary
 from toolwire.constrain.ir import (
     Alt,
+    Chars,
     Expr,
     Grammar,
     Json,
@@ -96,6 +97,8 @@ class _LarkWriter:
             return _string(expr.text)
         if isinstance(expr, Token):
             return f"<[{expr.id}]>"
+        if isinstance(expr, Chars):
+            return "/[" + "".join(_class_char(char) for char in dict.fromkeys(expr.characters)) + "]" + _quantifier(expr.min, expr.max) + "/"
         if isinstance(expr, Json):
             return json_directive(expr.schema)
         if isinstance(expr, Text):
@@ -147,6 +150,11 @@ def _text_terminal(text: Text) -> str:
     if text.not_opening_with and isinstance(text.not_opening_with[0], Literal):
         excluded.append("/" + _regex_literal(text.not_opening_with[0].text) + "(?s:.*)/")
     return " & ".join([base] + [f"~{regex}" for regex in excluded])
+
+
+def _class_char(char: str) -> str:
+    """`char` inside a regex character class."""
+    return char if char.isalnum() else "\\" + char
 
 
 def _regex_literal(text: str) -> str:
