@@ -34,14 +34,26 @@ def assert_valid_calls(message: dict) -> list[dict]:
     return calls
 
 
+UNCLOSED_STRINGS = {"functiongemma"}
+UNCLOSED_REASON = ("SmolLM2 never writes the delimiter that ends this format's strings (`<escape>`, one special "
+                   "token for FunctionGemma, plain text here): a forced call's string runs on to max_tokens, and "
+                   "the cut-off call is content")
+
+
 @pytest.mark.parametrize("parallel", [True, False], ids=["parallel", "single"])
 @pytest.mark.parametrize("choice", CHOICES, ids=["auto", "required", "named"])
 @pytest.mark.parametrize("name", FORMAT_NAMES)
 def test_every_call_validates(smollm2_engine, name: str, choice, parallel: bool) -> None:  # type: ignore[no-untyped-def]
-    model = ChatModel(smollm2_engine, get_format(name), "smollm2-135m")
-    result = model.chat(QUESTION, tools=TOOL_DICTS, tool_choice=choice, parallel_tool_calls=parallel, max_tokens=80)
+    fmt = get_format(name)
+    model = ChatModel(smollm2_engine, fmt, "smollm2-135m")
+    # SmolLM2 does not reason: where a format thinks first, a budget closes its block
+    policies = {"thinking_budget": 16} if fmt.syntax.reasoning else None
+    result = model.chat(QUESTION, tools=TOOL_DICTS, tool_choice=choice, parallel_tool_calls=parallel, max_tokens=80,
+                        policies=policies)
     choice_out = result["choices"][0]
     calls = assert_valid_calls(choice_out["message"])
+    if choice != "auto" and name in UNCLOSED_STRINGS and not calls:
+        pytest.xfail(UNCLOSED_REASON)
     if choice != "auto":
         assert calls, choice_out
     if isinstance(choice, dict):
@@ -50,7 +62,8 @@ def test_every_call_validates(smollm2_engine, name: str, choice, parallel: bool)
         assert len(calls) <= 1
     if calls:
         assert choice_out["finish_reason"] == "tool_calls"
-        assert choice_out["message"]["content"] is None or get_format(name).supports_content_with_calls()
+        cut_off = result["usage"]["completion_tokens"] >= 80  # a call cut off by max_tokens ends as content
+        assert choice_out["message"]["content"] is None or fmt.supports_content_with_calls() or cut_off
     assert result["usage"]["total_tokens"] == result["usage"]["prompt_tokens"] + result["usage"]["completion_tokens"]
 
 
