@@ -3,6 +3,7 @@
     import toolwire
     model = toolwire.load()                       # the embedded default model
     model.chat(messages, tools=tools)             # an OpenAI chat.completion dict
+    toolwire.connect("http://127.0.0.1:8080", kind="llama.cpp")   # generate on a server
 
     @toolwire.tool
     def get_weather(city: str) -> dict: ...
@@ -11,8 +12,9 @@
 
 from toolwire.agent import RunResult, Toolkit, arun, run, tool
 from toolwire.chat import ChatModel, load
-from toolwire.errors import ModelError, RequestError, SchemaError, TemplateError, ToolwireError
+from toolwire.errors import ModelError, RequestError, SchemaError, TemplateError, ToolwireError, UpstreamError
 from toolwire.formats import FORMAT_NAMES, get_format
+from toolwire.gateway import connect
 from toolwire.models import DEFAULT_MODEL, MODELS
 
 __version__ = "0.1.0"
@@ -29,8 +31,10 @@ __all__ = [
     "TemplateError",
     "Toolkit",
     "ToolwireError",
+    "UpstreamError",
     "__version__",
     "arun",
+    "connect",
     "get_format",
     "load",
     "run",

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "toolwire.commands.chat",  # chat
     "toolwire.commands.dataset",  # dataset build
     "toolwire.commands.bench",  # bench speed, bench bfcl
+    "toolwire.commands.build",  # build llama-server
 )
 
 

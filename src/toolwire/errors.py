@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ToolwireError", "RequestError", "SchemaError", "TemplateError", "ModelError"]
+__all__ = ["ToolwireError", "RequestError", "SchemaError", "TemplateError", "ModelError", "UpstreamError"]
 
 
 class ToolwireError(Exception):
@@ -29,3 +29,15 @@ class TemplateError(ToolwireError):
 
 class ModelError(ToolwireError):
     """A model cannot be found, fetched, verified or loaded."""
+
+
+class UpstreamError(ToolwireError):
+    """The engine server toolwire sends generations to failed or refused a request.
+    `status` is the HTTP status a gateway answers with: the upstream's own 4xx for a
+    request it refused (its message is kept), 502 when it failed or cannot be reached,
+    504 when it did not answer in time."""
+
+    def __init__(self, message: str, *, status: int = 502) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status

@@ -149,8 +149,8 @@ def test_lenient_reading_finds_fenced_and_bare_calls() -> None:
 
 def test_a_mode_carries_its_policy_settings() -> None:
     assert bfcl.mode_policies("unconstrained") == {"constrained": False}
-    assert bfcl.mode_policies("constrained+parallel_calls=grounded+parallel_threshold=0.2") == {
-        "constrained": True, "parallel_calls": "grounded", "parallel_threshold": 0.2}
+    assert bfcl.mode_policies("constrained+parallel_calls=grounded+call_confidence=0.2") == {
+        "constrained": True, "parallel_calls": "grounded", "call_confidence": 0.2}
     client = ScriptedClient({(FACTORIAL.messages[0]["content"], True): _completion([])})
     bfcl.run_entry(client, FACTORIAL, "constrained+call_syntax=probe")
     assert client.sent[0]["policies"] == {"constrained": True, "call_syntax": "probe"}

@@ -14,6 +14,7 @@ from toolwire.errors import RequestError, SchemaError
 from toolwire.formats import FORMAT_NAMES, get_format
 from toolwire.formats.choice import choose_format
 from toolwire.models import resolve_model
+from toolwire.types import AssistantMessage
 
 pytestmark = pytest.mark.model
 
@@ -215,3 +216,77 @@ def test_qwen_answers_instead_of_repeating_an_answered_call(qwen: ChatModel) -> 
     ]
     message = qwen.chat(conversation, tools=QWEN_TOOLS, max_tokens=60)["choices"][0]["message"]
     assert "tool_calls" not in message and message["content"]
+
+
+# --- one code path: streamed == non-streamed, for every format and every policy setting ----
+
+POLICY_SETTINGS = [{}, {"call_syntax": "keep"}, {"call_syntax": "probe"}, {"parallel_calls": "model"},
+                   {"parallel_calls": "grounded"}, {"repeat_calls": "allow"}, {"constrained": False}]
+WITH_RESULT = QUESTION + [
+    {"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function", "function": {
+        "name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
+    {"role": "tool", "tool_call_id": "call_1", "content": '{"sky": "sunny"}'},
+]
+
+
+def reassemble(chunks: list[dict]) -> tuple[dict, str | None, dict | None]:
+    """The message, finish reason and toolwire notes that streamed chunks add up to."""
+    message: dict = {"role": "assistant", "content": None}
+    content, reasoning, calls = "", "", []
+    finish, notes = None, None
+    for chunk in chunks:
+        for choice in chunk["choices"]:
+            delta = choice["delta"]
+            content += delta.get("content") or ""
+            reasoning += delta.get("reasoning_content") or ""
+            for part in delta.get("tool_calls") or []:
+                if "id" in part:
+                    assert part["index"] == len(calls)
+                    calls.append({"id": part["id"], "type": "function",
+                                  "function": {"name": part["function"]["name"], "arguments": ""}})
+                calls[part["index"]]["function"]["arguments"] += part["function"]["arguments"]
+            finish = choice["finish_reason"] or finish
+        notes = chunk.get("toolwire", notes)
+    message["content"] = content or None
+    if reasoning:
+        message["reasoning_content"] = reasoning
+    if calls:
+        message["tool_calls"] = calls
+    return message, finish, notes
+
+
+@pytest.mark.parametrize("settings", POLICY_SETTINGS, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()) or "defaults")
+@pytest.mark.parametrize("name", FORMAT_NAMES)
+@pytest.mark.parametrize("conversation", [QUESTION, WITH_RESULT], ids=["question", "after-a-result"])
+def test_streamed_answers_are_the_non_streamed_ones(smollm2_engine, name, settings, conversation) -> None:  # type: ignore[no-untyped-def]
+    model = ChatModel(smollm2_engine, get_format(name), "smollm2-135m")
+    options = {"tools": TOOL_DICTS, "max_tokens": 48, "policies": settings}
+    # the same KV-cache state before both: llama.cpp's logits differ in the last bits between
+    # a prompt evaluated whole and one whose prefix was cached, which can flip a near tie
+    smollm2_engine.forget()
+    whole = model.chat(conversation, **options)
+    smollm2_engine.forget()
+    message, finish, notes = reassemble(list(model.chat(conversation, stream=True, **options)))
+    expected = dict(whole["choices"][0]["message"])
+    for call in message.get("tool_calls", []) + expected.get("tool_calls", []):
+        call["id"] = "ids differ between runs"
+    assert message == expected
+    assert finish == whole["choices"][0]["finish_reason"]
+    assert notes == whole.get("toolwire")
+
+
+def test_qwen_where_a_further_call_is_filtered_the_model_chose_to_end(qwen: ChatModel) -> None:
+    """`parallel_calls="confident"` drops a forced further call (here a repeat); the model's
+    own odds at that point favour ending the turn over another call."""
+    coin = {"type": "function", "function": {"name": "flip_coin", "description": "Flip a coin",
+                                             "parameters": {"type": "object", "properties": {}}}}
+    messages = [{"role": "user", "content": "Flip a coin three times."}]
+    result = qwen.chat(messages, tools=[coin], max_tokens=120)
+    kept = result["choices"][0]["message"].get("tool_calls") or []
+    assert kept and all(call["function"]["name"] == "flip_coin" for call in kept)
+    if len(kept) < 3:
+        assert any(note["policy"] == "parallel_calls" for note in result["toolwire"]["notes"])
+        reply = AssistantMessage(tool_calls=[{"id": c["id"], "type": "function", "function": c["function"]} for c in kept])
+        prompt = qwen.render(messages, [coin]) + qwen.format.render_reply(reply) + "\n"
+        odds = qwen.engine.next_token_logprobs(prompt, ["<tool_call>", "<|im_end|>", "<|endoftext|>"])
+        assert max(odds["<|im_end|>"], odds["<|endoftext|>"]) > odds["<tool_call>"]

@@ -88,6 +88,46 @@ def test_special_token_is_written_by_id(qwen_engine) -> None:  # type: ignore[no
     assert not accepts(qwen_engine, grammar, "I will call <tool_call> now")
 
 
+def lazy_accepts(engine, grammar: str, trigger: str, text: str) -> bool:  # type: ignore[no-untyped-def]
+    """Whether llama.cpp's lazy grammar sampler (free until `trigger`, as word or token)
+    lets the model write `text`, then end."""
+    words = (ctypes.c_char_p * 1)(trigger.encode())
+    no_tokens = (llama_cpp.llama_token * 0)()
+    sampler = llama_cpp.llama_sampler_init_grammar_lazy(engine._vocab, grammar.encode(), b"root", words, 1,
+                                                        no_tokens, 0)
+    assert sampler, f"llama.cpp did not parse the grammar:\n{grammar}"
+    try:
+        for token in engine.llama.tokenize(text.encode(), add_bos=False, special=True):
+            if not _allowed(sampler, token):
+                return False
+            llama_cpp.llama_sampler_accept(sampler, token)
+        return any(_allowed(sampler, token) for token in engine.end_token_ids)
+    finally:
+        llama_cpp.llama_sampler_free(sampler)
+
+
+@pytest.mark.parametrize("name", FORMAT_NAMES)
+def test_lazy_grammar_from_the_trigger(smollm2_engine, name: str) -> None:  # type: ignore[no-untyped-def]
+    """llama.cpp's grammar_lazy: text runs free; from the trigger on, only valid calls.
+    Formats whose calls can open without the trigger get no lazy grammar (the eager one)."""
+    from toolwire.constrain.builder import triggered_calls_grammar
+    from toolwire.constrain.gbnf import render_gbnf
+
+    fmt = get_format(name)
+    triggered = triggered_calls_grammar(constraint(fmt), smollm2_engine.vocabulary)
+    if name in ("hermes", "mistral", "kimi-k2", "lfm2", "functiongemma", "phi-4-mini", "functionary-v3.1"):
+        assert triggered is not None
+    else:
+        assert triggered is None, name  # calls stand alone, open with a bare name (functionary), or come after thinking
+        return
+    grammar, trigger = render_gbnf(triggered), fmt.syntax.trigger_text()
+    for label in ("text", "one call", "two calls", "nested"):
+        assert lazy_accepts(smollm2_engine, grammar, trigger, reply(fmt, VALID[label])), (name, label)
+    for label, message in INVALID.items():
+        assert not lazy_accepts(smollm2_engine, grammar, trigger, reply(fmt, message)), (name, label)
+    assert triggered_calls_grammar(constraint(fmt, "required")) is None
+
+
 def test_json_response_format(smollm2_engine) -> None:  # type: ignore[no-untyped-def]
     grammar = gbnf_grammar(JsonConstraint({"type": "object", "properties": {"a": {"type": "integer"}},
                                            "required": ["a"], "additionalProperties": False}))

@@ -11,15 +11,17 @@ from typing import Any, Callable
 import pytest
 
 from tests.constrain.cases import (
-    INVALID, NO_ARGS, ONE_CALL, TEXT, TWO_CALLS, VALID, constraint, named, reply, thinking_formats, thinking_reply,
+    INVALID, NO_ARGS, ONE_CALL, SCHEMAS, TEXT, TOOLS, TWO_CALLS, VALID, constraint, named, reply, thinking_formats,
+    thinking_reply,
 )
-from toolwire.constrain import JsonConstraint, LarkConstraint
+from tests.formats.harness import assistant
+from toolwire.constrain import JsonConstraint, LarkConstraint, ToolCallConstraint
 from toolwire.constrain.ebnf import ebnf_grammar
 from toolwire.constrain.structural_tag import structural_tag
 from toolwire.engine.base import ConstraintUnsupported
 from toolwire.formats import FORMAT_NAMES, get_format
 
-xgr = pytest.importorskip("xgrammar", reason="xgrammar is a test dependency (pip install -e '.[test]')")
+xgr = pytest.importorskip("xgrammar", reason="xgrammar is installed by .ci/run (torch CPU build, then xgrammar without its GPU dependencies)")
 
 pytestmark = pytest.mark.model
 
@@ -113,6 +115,21 @@ def test_structural_tag_shape_for_hermes() -> None:
     assert first["content"]["json_schema"]["additionalProperties"] is False
     required = structural_tag(constraint(get_format("hermes"), "required"))["format"]
     assert required["type"] == "tags_with_separator" and required["at_least_one"] is True
+
+
+@pytest.mark.parametrize("name", FORMAT_NAMES)
+def test_resume_is_one_further_call_without_the_block_opening(compiler: Compiler, name: str) -> None:
+    """After calls and a separator, one more call of the block, then the end."""
+    fmt = get_format(name)
+    first = reply(fmt, assistant(None, ("get_weather", {"city": "Paris"})))
+    first = first.removesuffix(fmt.syntax.calls_end) + fmt.syntax.separator
+    two = reply(fmt, TWO_CALLS)
+    assert two.startswith(first), (first, two)
+    second = two[len(first):]
+    resumed = ToolCallConstraint(fmt.syntax, TOOLS, SCHEMAS, "auto", resume=True)
+    compiled = compiler.tag(structural_tag(resumed, compiler.engine.vocabulary))
+    assert compiler.accepts(compiled, second)
+    assert not compiler.accepts(compiled, reply(fmt, TEXT))
 
 
 def test_json_response_format(compiler: Compiler) -> None:

@@ -256,3 +256,21 @@ def test_completion_streamed(client: openai.OpenAI) -> None:
 def test_completion_with_a_bad_grammar_is_400(client: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError):
         client.completions.create(model="m", prompt="x", max_tokens=4, extra_body={"grammar": "start: ((("})
+
+
+def test_policies_travel_in_the_toolwire_object(client: openai.OpenAI) -> None:
+    sloppy = {"type": "function", "function": {"name": "pick", "parameters": {
+        "type": "object", "properties": {"size": {"type": "integer", "enum": ["S", "M"]}}, "required": ["size"]}}}
+    answer = client.chat.completions.create(
+        model="smollm2-135m", messages=ASK_WEATHER, tools=[sloppy], tool_choice="required", max_tokens=30,
+        extra_body={"toolwire": {"parallel_calls": "model"}})
+    notes = answer.model_extra["toolwire"]["notes"]
+    assert notes[0]["policy"] == "schemas" and "dropped type 'integer'" in notes[0]["detail"]
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.chat.completions.create(model="smollm2-135m", messages=ASK_WEATHER, tools=[sloppy], max_tokens=10,
+                                       extra_body={"toolwire": {"schemas": "strict"}})
+    assert refused.value.body["param"] == "tools[0].function.parameters"
+    with pytest.raises(openai.BadRequestError) as typo:
+        client.chat.completions.create(model="smollm2-135m", messages=ASK_WEATHER, tools=[WEATHER], max_tokens=10,
+                                       extra_body={"toolwire": {"parallel_calls": "free"}})
+    assert typo.value.body["param"] == "toolwire.parallel_calls"

@@ -320,6 +320,7 @@ def main(args: argparse.Namespace) -> int:
     for mode in modes:
         mode_policies(mode)
     entries = [entry for category in categories for entry in sample(load_category(category), args.limit)]
+    started = time.perf_counter()
     client: Client = (
         RemoteClient(args.base_url, args.model, args.api_key) if args.base_url else InProcessClient(args.model)
     )
@@ -330,9 +331,11 @@ def main(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     title = f"BFCL AST accuracy: {args.model}"
     meta = _meta(args, categories, modes)
+    meta["elapsed_s"] = round(time.perf_counter() - started, 1)
     write_json(out / "results.json", meta, scores, results)
-    write_markdown(out / "results.md", title, meta["command"], scores)
+    write_markdown(out / "results.md", title, meta["command"], scores, elapsed_s=meta["elapsed_s"])
     write_chart(out / "results.png", title, scores)
     print(markdown_table(scores), end="")
+    print(f"{len(entries)} entries x {len(modes)} modes in {meta['elapsed_s'] / 60:.1f} minutes")
     print(f"wrote {out / 'results.json'}, {out / 'results.md'}, {out / 'results.png'}")
     return 0

@@ -130,9 +130,11 @@ def write_json(path: Path, meta: dict[str, Any], scores: Sequence[CategoryScore]
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write_markdown(path: Path, title: str, command: str, scores: Sequence[CategoryScore]) -> None:
-    """The table under a title and the command that produced it."""
-    path.write_text(f"# {title}\n\n```\n{command}\n```\n\n{markdown_table(scores)}", encoding="utf-8")
+def write_markdown(path: Path, title: str, command: str, scores: Sequence[CategoryScore],
+                   elapsed_s: float | None = None) -> None:
+    """The table under a title, the command that produced it and how long it ran."""
+    took = f"Run time: {elapsed_s / 60:.1f} minutes.\n\n" if elapsed_s is not None else ""
+    path.write_text(f"# {title}\n\n```\n{command}\n```\n\n{took}{markdown_table(scores)}", encoding="utf-8")
 
 
 def write_chart(path: Path, title: str, scores: Sequence[CategoryScore]) -> None:

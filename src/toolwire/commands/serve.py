@@ -1,4 +1,6 @@
-"""`toolwire serve`: the OpenAI-compatible server on one model (loopback by default)."""
+"""`toolwire serve`: the OpenAI-compatible server on one model (loopback by default), or with
+`--upstream` a stateless gateway in front of another engine server (llama.cpp, vLLM,
+SGLang, toolwire): toolwire renders, constrains and parses, the upstream generates."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ __all__ = ["main", "register", "run"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the `serve` subcommand."""
+    from toolwire.engine.remote import KINDS
     from toolwire.models import DEFAULT_MODEL
 
     parser = subparsers.add_parser(
@@ -28,20 +31,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--no-check", action="store_true",
                         help="skip the engine check (a few tokens decoded in a subprocess) before serving")
     add_policy_flags(parser)
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="generations at once (default 1; 32 with --upstream, whose server batches)")
+    gateway = parser.add_argument_group("gateway", "generate on another server instead of loading --model")
+    gateway.add_argument("--upstream", default=None, metavar="URL", help="the engine server's base URL")
+    gateway.add_argument("--upstream-kind", default="llama.cpp", choices=KINDS, help="what the upstream is")
+    gateway.add_argument("--upstream-model", default=None, metavar="NAME",
+                         help="the served model's name (default: the first the upstream lists)")
+    gateway.add_argument("--upstream-api-key", default=None, metavar="KEY", help="the upstream's API key")
+    gateway.add_argument("--upstream-grammar", default=None,
+                         choices=("structural-tag", "ebnf", "lark", "gbnf", "lazy-gbnf"),
+                         help="the grammar form the upstream takes: vLLM structural-tag (default) or lark (with "
+                              "--structured-outputs-config.backend guidance) or ebnf; SGLang ebnf (default), "
+                              "structural-tag or lark (with --grammar-backend llguidance); llama.cpp gbnf "
+                              "(default) or lazy-gbnf (grammar_lazy from the trigger on)")
+    gateway.add_argument("--chat-template", default=None, metavar="FILE",
+                         help="the model's Jinja chat template (vLLM and SGLang do not report theirs)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the model, then serve until interrupted."""
+    """Load the model (or connect to the upstream), then serve until interrupted."""
     import uvicorn
 
-    from toolwire.chat import load
-    from toolwire.doctor import check_engine
-    from toolwire.models import resolve_model
     from toolwire.server import create_app
 
     if args.max_queue < 0:
         raise ValueError("--max-queue must be 0 or more")
+    model = _upstream_model(args) if args.upstream else _local_model(args)
+    if model is None:
+        return 1
+    concurrency = args.concurrency or (32 if args.upstream else 1)
+    if concurrency < 1:
+        raise ValueError("--concurrency must be 1 or more")
+    app = create_app(model, api_key=args.api_key, max_queue=args.max_queue, concurrency=concurrency)
+    via = f" via {args.upstream_kind} at {args.upstream}" if args.upstream else ""
+    print(f"toolwire: serving {model.name}{via} on http://{args.host}:{args.port}/v1", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5)
+    return 0
+
+
+def _local_model(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The model loaded in this process, after the engine check (None: it failed)."""
+    from toolwire.chat import load
+    from toolwire.doctor import check_engine
+    from toolwire.models import resolve_model
+
     path = resolve_model(args.model)
     if not args.no_check:
         # a llama.cpp build this machine cannot run dies in native code: find out in a
@@ -49,14 +84,23 @@ def run(args: argparse.Namespace) -> int:
         check = check_engine(path, tokens=8)
         if not check.ok:
             print(f"toolwire: cannot serve: {check.diagnosis()}", file=sys.stderr, flush=True)
-            return 1
+            return None
     model = load(str(path), format=args.format, n_ctx=args.ctx, policies=policies_from_args(args))
     model.name = args.model
     model.engine.lltokenizer  # build the grammar tokenizer now, not in the first request
-    app = create_app(model, api_key=args.api_key, max_queue=args.max_queue)
-    print(f"toolwire: serving {model.name} on http://{args.host}:{args.port}/v1", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5)
-    return 0
+    return model
+
+
+def _upstream_model(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The gateway's model: no local engine is loaded."""
+    from pathlib import Path
+
+    from toolwire.gateway import connect
+
+    template = Path(args.chat_template).read_text(encoding="utf-8") if args.chat_template else None
+    return connect(args.upstream, kind=args.upstream_kind, format=args.format, chat_template=template,
+                   model=args.upstream_model, api_key=args.upstream_api_key, grammar=args.upstream_grammar,
+                   policies=policies_from_args(args))
 
 
 def main(argv: list[str] | None = None) -> int:

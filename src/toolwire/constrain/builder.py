@@ -53,7 +53,10 @@ from toolwire.constrain.ir import (
 from toolwire.formats.base import ARGUMENTS, CALL_ID, INDEX, NAME, CallSyntax, ReasoningSyntax, Slot
 from toolwire.types import NamedToolChoice, Tool
 
-__all__ = ["arguments_grammar", "build_grammar", "call_parts", "call_pieces", "slot_grammar", "text_grammar"]
+__all__ = [
+    "arguments_grammar", "build_grammar", "call_parts", "call_pieces", "slot_grammar", "text_grammar",
+    "triggered_calls_grammar",
+]
 
 
 def build_grammar(constraint: Constraint, vocabulary: Vocabulary = Vocabulary()) -> Grammar:
@@ -485,23 +488,50 @@ def _add_text_then_calls(builder: _Builder, syntax: CallSyntax, tools: Sequence[
     Plain text of the lead-in before the trigger (hermes' newline) is absorbed by the
     free text. A special-token trigger follows the text directly; a plain-text trigger
     ends a lazy text rule."""
+    trigger = syntax.trigger_text()
+    pieces = builder.pieces(trigger)
+    if len(pieces) == 1 and isinstance(pieces[0], Token):
+        until_trigger: Expr = Seq((text, pieces[0]))
+    else:
+        until_trigger = builder.add(builder.fresh("text_until_trigger"), TextUntil(text, trigger))
+    builder.add("text_then_calls", seq(builder.literal(syntax.text_prefix), until_trigger,
+                                       _after_trigger(builder, syntax, tools, more)))
+
+
+def _after_trigger(builder: _Builder, syntax: CallSyntax, tools: Sequence[Tool], more: Expr | None) -> Expr:
+    """What follows the trigger: the rest of the lead-in, the first call (which writes the
+    rest of its first literal instead of its own), further calls, the end."""
     lead_in = syntax.lead_in()
     trigger = syntax.trigger_text()
     at = lead_in.find(trigger)
     if at < 0:
         raise ValueError(f"trigger {trigger!r} is not in the lead-in {lead_in!r}")
     rest = lead_in[at + len(trigger):]
-    pieces = builder.pieces(trigger)
-    if len(pieces) == 1 and isinstance(pieces[0], Token):
-        until_trigger: Expr = Seq((text, pieces[0]))
-    else:
-        until_trigger = builder.add(builder.fresh("text_until_trigger"), TextUntil(text, trigger))
-    # `rest` = what follows the trigger up to the first call's name: the end of the
-    # lead-in, which the first call writes instead of its own first literal.
     head_end = len(syntax.text_to_calls + syntax.calls_begin)
     first_literal_rest = rest[max(0, head_end - at - len(trigger)):] if at + len(trigger) <= head_end else rest
     begin_rest = rest[: len(rest) - len(first_literal_rest)]
     first = builder.add("first_call", Alt(tuple(builder.call_rule(tool, first_literal=first_literal_rest) for tool in tools)))
     closing = builder.literal(syntax.calls_end) if syntax.calls_end else (Repeat(Literal("\n"), 0, 1) if more is None else None)
-    builder.add("text_then_calls", seq(builder.literal(syntax.text_prefix), until_trigger, builder.literal(begin_rest),
-                                       first, more, closing))
+    return seq(builder.literal(begin_rest), first, more, closing)
+
+
+def triggered_calls_grammar(request: ToolCallConstraint, vocabulary: Vocabulary = Vocabulary()) -> Grammar | None:
+    """For engines that apply a grammar lazily (llama.cpp's `grammar_lazy`): the calls from
+    the trigger on (the trigger included), for an `auto` turn whose format lets text come
+    first and whose calls always begin with the trigger; None for any other turn, which
+    needs the whole grammar (functionary's calls can open with a bare name: a lazy grammar
+    would never see them), and for a format that thinks first (a trigger written while
+    thinking would set off a lazy grammar)."""
+    syntax = request.syntax
+    if request.tool_choice != "auto" or request.resume or not request.tools or not syntax.text_before_calls:
+        return None
+    if syntax.reasoning is not None:
+        return None
+    if not (syntax.calls_begin + _first_literal(syntax)).startswith(syntax.trigger_text()):
+        return None
+    builder = _Builder(request, vocabulary)
+    tools = list(request.tools)
+    call = builder.add("call", Alt(tuple(builder.call_rule(tool) for tool in tools)))
+    more = None if not request.parallel_tool_calls else Repeat(seq(builder.literal(syntax.separator), call))
+    start = seq(builder.literal(syntax.trigger_text()), _after_trigger(builder, syntax, tools, more))
+    return Grammar(start, builder.rules)

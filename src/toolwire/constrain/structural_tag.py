@@ -10,6 +10,7 @@ Structural tags describe calls the way engines dispatch them: each call is a `ta
                               the block whose content is tags_with_separator), or calls alone
     auto, calls stand alone:  or(text reply, calls block)
     required / named:         calls block: calls_begin tags_with_separator(at_least_one) calls_end
+    resume:                   the calls block without calls_begin
     one call only:            stop_after_first
 
 JSON arguments are `json_schema` contents; Python-keyword and positional arguments, and
@@ -69,7 +70,7 @@ class _StructuralTag:
     def answer(self) -> Format:
         if not self.tools:
             return self.text_reply()
-        if self.request.tool_choice != "auto":
+        if self.request.tool_choice != "auto" or self.request.resume:
             return self.calls_block()
         if self.syntax.text_before_calls:
             return _or(self.text_then_calls(), self.calls_block())
@@ -119,7 +120,8 @@ class _StructuralTag:
         closing = _const(self.syntax.calls_end)
         if closing is None and self.single:
             closing = {"type": "optional", "content": _const("\n")}
-        return _sequence(_const(self.syntax.calls_begin), calls, closing)
+        begin = None if self.request.resume else _const(self.syntax.calls_begin)
+        return _sequence(begin, calls, closing)
 
     def text_then_calls(self) -> Format:
         """Free text; from the trigger on, calls (each one a triggered tag, or one tag for

@@ -22,6 +22,10 @@ Knobs (environment, read at install time):
 - `TOOLWIRE_ENGINE_CACHE`: where wheels and binaries are kept (default
   `$XDG_CACHE_HOME/toolwire/engine`).
 
+`llama-server` (for toolwire's gateway tests and for serving behind `toolwire serve
+--upstream`) is built from the same sdist with the same CPU arguments, statically linked,
+without its web UI and without network features (`toolwire build llama-server`).
+
 Standard library only: the build backend loads this file by path, before any dependency
 is installed.
 """
@@ -46,8 +50,11 @@ __all__ = [
     "build_plan",
     "cache_root",
     "cpu_flags",
+    "ensure_llama_server",
     "ensure_wheel",
+    "llama_server_path",
     "requirement",
+    "server_plan",
 ]
 
 LLAMA_CPP_PYTHON_VERSION = "0.3.36"
@@ -163,6 +170,75 @@ def ensure_wheel(plan: BuildPlan, log: Callable[[str], None] = print) -> Path:
         target = folder / built[0].name
         shutil.move(str(built[0]), target)
     return target
+
+
+LLAMA_SERVER_ARGS = (
+    "-DCMAKE_BUILD_TYPE=Release",
+    "-DBUILD_SHARED_LIBS=OFF",
+    "-DLLAMA_BUILD_UI=OFF",
+    "-DLLAMA_USE_PREBUILT_UI=OFF",
+    "-DLLAMA_CURL=OFF",
+    "-DLLAMA_OPENSSL=OFF",
+    "-DLLAMA_BUILD_TESTS=OFF",
+    "-DLLAMA_BUILD_EXAMPLES=OFF",
+)
+"""How `llama-server` is configured on top of the CPU arguments: one static binary that
+needs no network at build time (no prebuilt web UI download) nor at run time."""
+
+
+def server_plan(env: Mapping[str, str] = os.environ) -> BuildPlan:
+    """The `llama-server` build: the wheel's CPU arguments where toolwire chooses them,
+    else only `CMAKE_ARGS`, plus `LLAMA_SERVER_ARGS`."""
+    plan = build_plan(env)
+    cpu_args = plan.cmake_args if plan else tuple(shlex.split(env.get("CMAKE_ARGS", "")))
+    return BuildPlan(LLAMA_CPP_PYTHON_VERSION, LLAMA_SERVER_ARGS + cpu_args)
+
+
+def llama_server_path(plan: BuildPlan | None = None) -> Path | None:
+    """The cached `llama-server` binary for `plan` (default: this machine's), or None
+    when it has not been built (`toolwire build llama-server` builds it)."""
+    binary = (plan or server_plan()).directory() / "llama-server"
+    return binary if binary.is_file() and os.access(binary, os.X_OK) else None
+
+
+def ensure_llama_server(plan: BuildPlan | None = None, log: Callable[[str], None] = print,
+                        sdist: Path | None = None) -> Path:
+    """The `llama-server` binary for `plan`: from the cache, or built now (about 6
+    minutes on 2 cores) from the llama.cpp sources vendored in the llama-cpp-python sdist
+    (`sdist`: a downloaded `.tar.gz`; default: `pip download` it)."""
+    plan = plan or server_plan()
+    found = llama_server_path(plan)
+    if found:
+        return found
+    folder = plan.directory()
+    folder.mkdir(parents=True, exist_ok=True)
+    log(f"toolwire: building llama-server {plan.version} with {' '.join(plan.cmake_args)} (once; cached in {folder})")
+    with tempfile.TemporaryDirectory(prefix="toolwire-server-", dir=folder.parent) as scratch_name:
+        scratch = Path(scratch_name)
+        archive = sdist or _download_sdist(plan.version, scratch)
+        shutil.unpack_archive(str(archive), scratch / "src")
+        sources = next((scratch / "src").glob("llama_cpp_python-*")) / "vendor" / "llama.cpp"
+        jobs = os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL") or str(os.cpu_count() or 1)
+        build = scratch / "build"
+        _run(["cmake", "-S", str(sources), "-B", str(build), *plan.cmake_args], "configuring llama-server")
+        _run(["cmake", "--build", str(build), "--target", "llama-server", "-j", jobs], "building llama-server")
+        (folder / "cmake-args.txt").write_text("\n".join(plan.cmake_args) + "\n")
+        target = folder / "llama-server"
+        shutil.move(str(build / "bin" / "llama-server"), target)
+    return target
+
+
+def _download_sdist(version: str, folder: Path) -> Path:
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+               "-d", str(folder), f"llama-cpp-python=={version}"]
+    _run(command, "downloading the llama-cpp-python sdist")
+    return next(folder.glob("llama_cpp_python-*.tar.gz"))
+
+
+def _run(command: list[str], what: str) -> None:
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{(done.stdout + done.stderr)[-4000:]}")
 
 
 def main() -> int:

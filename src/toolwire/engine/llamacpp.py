@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import llama_cpp
 import numpy as np
@@ -101,9 +101,10 @@ class LlamaEngine:
                 self._vocab, eos_token=sorted(self.end_token_ids))
         return self._lltokenizer
 
-    def tokenize(self, text: str) -> list[int]:
-        """Tokens of `text`, special tokens parsed, BOS added when the model wants one."""
-        add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
+    def tokenize(self, text: str, *, add_special: bool = True) -> list[int]:
+        """Tokens of `text`, special tokens parsed, BOS added when the model wants one
+        (and `add_special`)."""
+        add_bos = add_special and bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
         tokens = self.llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
         bos = llama_cpp.llama_vocab_bos(self._vocab)
         if add_bos and len(tokens) > 1 and tokens[0] == bos and tokens[1] == bos:
@@ -127,8 +128,9 @@ class LlamaEngine:
 
     # -- evaluation --------------------------------------------------------------------
 
-    def _decode(self, tokens: Sequence[int]) -> None:
-        """Evaluate `tokens` after the cached ones, in batches; logits for the last."""
+    def _decode(self, tokens: Sequence[int], *, each: Callable[[int, np.ndarray], None] | None = None) -> None:
+        """Evaluate `tokens` after the cached ones, in batches; logits for the last (and,
+        with `each`, for every token: `each(index, logits)`)."""
         for start in range(0, len(tokens), self.n_batch):
             part = tokens[start:start + self.n_batch]
             batch = self._batch
@@ -139,15 +141,18 @@ class LlamaEngine:
                 batch.pos[i] = base + i
                 batch.n_seq_id[i] = 1
                 batch.seq_id[i][0] = 0
-                batch.logits[i] = False
+                batch.logits[i] = each is not None
             batch.logits[len(part) - 1] = True
             code = llama_cpp.llama_decode(self._ctx, batch)
             if code != 0:
                 raise RuntimeError(f"llama_decode returned {code}")
             self._cached.extend(part)
+            if each is not None:
+                for i in range(len(part)):
+                    each(start + i, self._logits(i))
 
-    def _logits(self) -> np.ndarray:
-        pointer = llama_cpp.llama_get_logits_ith(self._ctx, -1)
+    def _logits(self, index: int = -1) -> np.ndarray:
+        pointer = llama_cpp.llama_get_logits_ith(self._ctx, index)
         return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,)).copy()
 
     def _evaluate_prompt(self, tokens: list[int]) -> int:
@@ -181,6 +186,27 @@ class LlamaEngine:
         top = logits.max()
         log_total = top + np.log(np.exp(logits - top).sum())
         return {text: float(logits[token] - log_total) for text, token in ids.items()}
+
+    def continuation_logprobs(self, prompt: str, text: str) -> list[tuple[str, float]]:
+        """Each token of `text` (tokenized on its own, special tokens parsed) with its
+        log-probability after `prompt` and the tokens before it (temperature 1, no
+        constraint): the model's view of a continuation it may not have written itself."""
+        tokens = self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        if not tokens:
+            return []
+        scores: list[float] = [0.0] * len(tokens)
+
+        def score(index: int, logits: np.ndarray) -> None:
+            top = float(logits.max())
+            scores[index] = float(logits[tokens[index]]) - (top + float(np.log(np.exp(logits - top).sum())))
+
+        with self._lock:
+            self._evaluate_prompt(self.tokenize(prompt))
+            self._owner = None
+            score(0, self._logits())
+            if len(tokens) > 1:
+                self._decode(tokens[:-1], each=lambda index, logits: score(index + 1, logits))
+        return [(self._pieces[token].decode("utf-8", "replace"), value) for token, value in zip(tokens, scores)]
 
     def forget(self) -> None:
         """Drop the cached prefix (for measuring prompts from scratch)."""

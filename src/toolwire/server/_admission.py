@@ -30,32 +30,39 @@ class QueueFull(Exception):
 
 
 class Gate:
-    """One generation at a time; at most `max_waiting` requests waiting behind it."""
+    """`concurrency` generations at a time (one for an in-process engine; more for a
+    gateway whose upstream batches); at most `max_waiting` requests waiting behind them."""
 
-    def __init__(self, max_waiting: int) -> None:
+    def __init__(self, max_waiting: int, concurrency: int = 1) -> None:
         self.max_waiting = max_waiting
+        self.concurrency = concurrency
         self.waiting = 0
-        self.running = False
-        self._slot = anyio.Semaphore(1)  # not a Lock: a stream releases it from another task
+        self.active = 0
+        self._slot = anyio.Semaphore(concurrency)  # not a Lock: a stream releases it from another task
         self._seconds = 2.0  # moving average of a generation's duration
         self._started = 0.0
 
+    @property
+    def running(self) -> bool:
+        """Whether a generation is running."""
+        return self.active > 0
+
     async def acquire(self) -> None:
         """Wait for the engine; raise `QueueFull` at once when the queue is full."""
-        if self.running and self.waiting >= self.max_waiting:
-            raise QueueFull(max(1, math.ceil(self._seconds * (self.waiting + 1))))
+        if self.active >= self.concurrency and self.waiting >= self.max_waiting:
+            raise QueueFull(max(1, math.ceil(self._seconds * (self.waiting + 1) / self.concurrency)))
         self.waiting += 1
         try:
             await self._slot.acquire()
         finally:
             self.waiting -= 1
-        self.running = True
+        self.active += 1
         self._started = time.monotonic()
 
     def release(self) -> None:
         """Free the engine for the next waiter (safe to call from a `finally`)."""
         self._seconds = 0.8 * self._seconds + 0.2 * (time.monotonic() - self._started)
-        self.running = False
+        self.active -= 1
         self._slot.release()
 
 

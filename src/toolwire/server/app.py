@@ -3,7 +3,9 @@
 The server knows the OpenAI API, not wire formats: it validates requests
 (`protocol.py`), admits them (`_admission.py`), hands chat requests to `model.chat` and raw
 prompts to `model.engine.generate`, in a worker thread, and writes the answers as JSON or
-server-sent events. Errors are 400s (401, 404, 429) in OpenAI's error shape.
+server-sent events. Errors are 400s (401, 404, 429) in OpenAI's error shape; with a
+remote engine, an upstream's refusal keeps its 4xx and message, and an upstream that fails
+or cannot be reached is a 502 (504 when it times out).
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from toolwire.chat.policies import parse_policies
 from toolwire.constrain import LarkConstraint
+from toolwire.engine.base import ConstraintUnsupported
 from toolwire.engine.sampling import SamplingParams, sampling_params
-from toolwire.errors import RequestError
+from toolwire.errors import RequestError, UpstreamError
 from toolwire.server._admission import BearerAuth, Gate, QueueFull
 from toolwire.server.protocol import (
     ChatCompletion,
@@ -32,6 +36,8 @@ from toolwire.server.protocol import (
     ErrorResponse,
     ModelCard,
     ModelList,
+    TokenizeRequest,
+    TokenizeResponse,
     error_body,
     param_of,
 )
@@ -58,11 +64,13 @@ _END = object()
 logger = logging.getLogger("toolwire.server")
 
 
-def create_app(model: ChatModel, *, api_key: str | None = None, max_queue: int = 8) -> FastAPI:
+def create_app(model: ChatModel, *, api_key: str | None = None, max_queue: int = 8, concurrency: int = 1) -> FastAPI:
     """The server for `model`. With `api_key`, every route but `/health` needs
-    `Authorization: Bearer <api_key>`; more than `max_queue` waiting requests get 429."""
+    `Authorization: Bearer <api_key>`; `concurrency` generations run at once (more than one
+    only for an engine that batches, such as a remote one); more than `max_queue` waiting
+    requests get 429."""
     app = FastAPI(title="toolwire", version="0.1.0", description="OpenAI-compatible function calling for local GGUF models.")
-    gate = Gate(max_queue)
+    gate = Gate(max_queue, concurrency)
     app.state.gate = gate
     app.state.model = model
     name = getattr(model, "name", "toolwire")
@@ -77,7 +85,15 @@ def create_app(model: ChatModel, *, api_key: str | None = None, max_queue: int =
 
     @app.get("/v1/models", response_model=ModelList, responses=_ERRORS)
     async def models() -> ModelList:
-        return ModelList(data=[ModelCard(id=name)])
+        return ModelList(data=[ModelCard(id=name, max_model_len=getattr(model.engine, "n_ctx", None))])
+
+    @app.post("/tokenize", response_model=TokenizeResponse, responses=_ERRORS)
+    async def tokenize(body: TokenizeRequest) -> TokenizeResponse:
+        """The model's tokens of a text, special-token texts parsed as tokens (the shape of
+        vLLM's and SGLang's `/tokenize`, so that a gateway can put toolwire upstream)."""
+        tokens = await anyio.to_thread.run_sync(
+            lambda: model.engine.tokenize(body.prompt, add_special=body.add_special_tokens))
+        return TokenizeResponse(tokens=tokens, count=len(tokens), max_model_len=model.engine.n_ctx)
 
     @app.post("/v1/chat/completions", response_model=ChatCompletion, responses=_ERRORS)
     async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
@@ -136,7 +152,8 @@ def chat_options(body: ChatCompletionRequest) -> dict[str, Any]:
     if body.token_limit() is not None:
         options["max_tokens"] = body.token_limit()
     if body.toolwire is not None:
-        options["policies"] = body.toolwire
+        parse_policies(body.toolwire, field="toolwire")  # a bad setting is a 400 naming toolwire.<setting>
+        options["policies"] = body.toolwire  # over the model's (server-wide) defaults
     if body.reasoning_effort is not None:
         options["reasoning_effort"] = body.reasoning_effort
     if body.thinking() is not None:
@@ -217,6 +234,8 @@ def _sse(stream: _Stream, events: AsyncIterator[dict[str, Any]], request: Reques
             yield b"data: [DONE]\n\n"
         except RequestError as exc:
             yield b"data: " + json.dumps(_request_error(exc)).encode() + b"\n\n"
+        except UpstreamError as exc:
+            yield b"data: " + json.dumps(error_body(exc.message, type="upstream_error")).encode() + b"\n\n"
         except Exception as exc:  # headers are sent: the error can only be reported in the stream
             logger.exception("generation failed mid-stream")
             yield b"data: " + json.dumps(error_body(f"generation failed: {exc}", type="server_error")).encode() + b"\n\n"
@@ -270,6 +289,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         param = param_of(first["loc"])
         message = str(first["msg"]).removeprefix("Value error, ")
         return JSONResponse(error_body(f"{param}: {message}" if param else message, param=param), status_code=400)
+
+    @app.exception_handler(UpstreamError)
+    async def upstream_error(_: Request, exc: UpstreamError) -> JSONResponse:
+        kind = "invalid_request_error" if exc.status < 500 else "upstream_error"
+        return JSONResponse(error_body(exc.message, type=kind), status_code=exc.status)
+
+    @app.exception_handler(ConstraintUnsupported)
+    async def constraint_unsupported(_: Request, exc: ConstraintUnsupported) -> JSONResponse:
+        return JSONResponse(error_body(str(exc), param="grammar"), status_code=400)
 
     @app.exception_handler(QueueFull)
     async def queue_full(_: Request, exc: QueueFull) -> JSONResponse:

@@ -44,6 +44,8 @@ __all__ = [
     "ResponseFormat",
     "ResponseMessage",
     "StreamOptions",
+    "TokenizeRequest",
+    "TokenizeResponse",
     "Usage",
     "error_body",
     "param_of",
@@ -311,6 +313,21 @@ class ModelCard(BaseModel):
     object: Literal["model"] = "model"
     created: int = 0
     owned_by: str = "toolwire"
+    max_model_len: int | None = Field(default=None, description="The context size in tokens.")
+
+
+class TokenizeRequest(_Body):
+    """`POST /tokenize` (vLLM's and SGLang's shape): the model's tokens of `prompt`."""
+
+    model: str | None = None
+    prompt: str
+    add_special_tokens: bool = True
+
+
+class TokenizeResponse(BaseModel):
+    tokens: list[int]
+    count: int
+    max_model_len: int
 
 
 class ModelList(BaseModel):
