@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.constrain.cases import invalid
+from tests.constrain.cases import thinking_formats, thinking_reply
 from tests.formats.harness import ADD_TODO, NO_PARAMETERS, TOOLS, WEATHER, assistant
 from toolwire.constrain import ToolCallConstraint, closed_schema, lark_grammar, response_format_constraint
 from toolwire.formats import FORMAT_NAMES, get_format
@@ -125,3 +126,12 @@ def test_tools_without_parameters_and_dotted_names(engine) -> None:  # type: ign
     grammar = lark_grammar(ToolCallConstraint(fmt.syntax, [NO_PARAMETERS, ADD_TODO, WEATHER], SCHEMAS, "required"),
                            engine.vocabulary)
     assert accepts(engine, grammar, fmt, 'function\nget_time()\ntodo.addTodo("X")')
+
+
+@pytest.mark.parametrize("name", thinking_formats())
+def test_thinking_may_hold_the_trigger_and_must_close(engine, name: str) -> None:
+    fmt = get_format(name)
+    for choice in ("auto", "required"):
+        grammar = _grammar(engine, fmt, choice)
+        assert accepts(engine, grammar, fmt, thinking_reply(fmt)), (name, choice)
+        assert not accepts(engine, grammar, fmt, thinking_reply(fmt, closed=False)), (name, choice)

@@ -26,7 +26,7 @@ from toolwire.formats.registry import get_format
 
 __all__ = ["KINDS", "connect", "marker_texts"]
 
-_MARKER = re.compile(r"<\|?/?[\w.:-]{1,40}\|?>|\[[A-Z_]{2,40}\]")
+_MARKER = re.compile(r"<\|?/?[\w.:\"-]{1,40}\|?>|\[/?[A-Z_]{2,40}\]")
 """Texts that look like special tokens: `<tool_call>`, `</tool_call>`, `<|python_tag|>`,
 `[TOOL_CALLS]`."""
 
@@ -59,7 +59,7 @@ def marker_texts(syntax: CallSyntax) -> list[str]:
     literals: Iterable[str] = (
         *(item for item in syntax.call if isinstance(item, str)), syntax.separator, syntax.calls_begin,
         syntax.calls_end, syntax.text_prefix, syntax.text_suffix, syntax.text_to_calls, syntax.trigger,
-        *((syntax.reasoning.begin, syntax.reasoning.end) if syntax.reasoning else ()))
+        syntax.string_delimiter, *((syntax.reasoning.begin, syntax.reasoning.end) if syntax.reasoning else ()))
     return list(dict.fromkeys(match.group() for text in literals for match in _MARKER.finditer(text)))
 
 

@@ -138,6 +138,41 @@ def test_parse_gives_each_call_a_fresh_id_in_the_format_shape():
     assert len(set(ids)) == 4
 
 
+NEW_FORMAT_OUTPUTS = {
+    "kimi-k2": '<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>'
+               '{"city": "Paris"}<|tool_call_end|><|tool_calls_section_end|>',
+    "mistral-v11": '[TOOL_CALLS]get_weather[CALL_ID]a1B2c3D4e[ARGS]{"city": "Paris"}',
+    "magistral": '[THINK]Use the tool.[/THINK][TOOL_CALLS]get_weather[ARGS]{"city": "Paris"}',
+    "llama4-pythonic": '[get_weather(city="Paris")]',
+    "lfm2": '<|tool_call_start|>[get_weather(city="Paris")]<|tool_call_end|>',
+    "functiongemma": "<start_function_call>call:get_weather{city:<escape>Paris<escape>}<end_function_call>",
+    "gemma-4": '<|channel>thought\nUse the tool.<channel|><|tool_call>call:get_weather{city:<|"|>Paris<|"|>}<tool_call|>',
+    "phi-4-mini": 'functools[{"name": "get_weather", "arguments": {"city": "Paris"}}]',
+    "command-r7b": '<|START_THINKING|>Use the tool.<|END_THINKING|><|START_ACTION|>[{"tool_call_id": "0", '
+                   '"tool_name": "get_weather", "parameters": {"city": "Paris"}}]<|END_ACTION|>',
+    "apertus": '<|inner_prefix|>Use the tool.<|inner_suffix|><|tools_prefix|>[{"get_weather": {"city": "Paris"}}]<|tools_suffix|>',
+    "functionary-v3.1": '<function=get_weather>{"city": "Paris"}</function>',
+    "functionary-v3.2": 'get_weather\n{"city": "Paris"}',
+}
+MODEL_IDS = {"kimi-k2": "functions.get_weather:0", "mistral-v11": "a1B2c3D4e"}
+
+
+@pytest.mark.parametrize("name,output", NEW_FORMAT_OUTPUTS.items(), ids=NEW_FORMAT_OUTPUTS.keys())
+def test_render_and_parse_every_issue_14_format(tmp_path, name, output):
+    tools = write_json(tmp_path / "tools.json", [WEATHER.model_dump(exclude_none=True)])
+    messages = write_json(tmp_path / "messages.json", [{"role": "user", "content": "Weather in Paris?"}])
+    rendered = run("render", "--format", name, "--tools", tools, "--messages", messages)
+    assert rendered.returncode == 0 and "Weather in Paris?" in rendered.stdout and "get_weather" in rendered.stdout, rendered.stderr
+    parsed = run("parse", "--format", name, "--tools", tools, stdin=output)
+    assert parsed.returncode == 0, parsed.stderr
+    message = json.loads(parsed.stdout)
+    assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in message["tool_calls"]] == [
+        ("get_weather", {"city": "Paris"})]
+    assert message.get("reasoning_content") == ("Use the tool." if "Use the tool." in output else None)
+    if name in MODEL_IDS:  # the id the model wrote is the call's id
+        assert message["tool_calls"][0]["id"] == MODEL_IDS[name]
+
+
 def test_parse_text_only_has_no_tool_calls():
     done = run("parse", "--format", "hermes", stdin="Hello there.")
     assert json.loads(done.stdout) == {"role": "assistant", "content": "Hello there."}

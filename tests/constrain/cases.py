@@ -53,3 +53,23 @@ def named(name: str) -> Any:
     from toolwire.types import NamedToolChoice
 
     return NamedToolChoice(function={"name": name})
+
+
+def thinking_reply(fmt: Format, *, closed: bool = True) -> str:
+    """A reply of a format with a thinking block: thinking that writes the call trigger,
+    then one call (`closed` False: the block never ends, so the call is thinking too)."""
+    reasoning = fmt.syntax.reasoning
+    assert reasoning is not None
+    answer = reply(fmt, ONE_CALL)
+    if answer.startswith(reasoning.begin):  # the format writes an (empty) block itself
+        answer = answer.split(reasoning.end, 1)[1]
+    begin = "" if reasoning.opened_by_prompt else reasoning.begin
+    thought = f"I could write {fmt.syntax.trigger_text() or reasoning.end} by hand."
+    return begin + thought + (reasoning.end + reasoning.separator if closed else " ") + answer
+
+
+def thinking_formats() -> list[str]:
+    """The formats that declare a thinking block."""
+    from toolwire.formats import FORMAT_NAMES, get_format
+
+    return [name for name in FORMAT_NAMES if get_format(name).syntax.reasoning is not None]

@@ -10,7 +10,9 @@ import math
 import llama_cpp
 import pytest
 
-from tests.constrain.cases import NO_ARGS, ONE_CALL, TEXT, TWO_CALLS, VALID, constraint, invalid, named, reply
+from tests.constrain.cases import (
+    NO_ARGS, ONE_CALL, TEXT, TWO_CALLS, VALID, constraint, invalid, named, reply, thinking_formats, thinking_reply,
+)
 from toolwire.constrain import JsonConstraint, LarkConstraint
 from toolwire.constrain.gbnf import gbnf_grammar
 from toolwire.engine.base import ConstraintUnsupported
@@ -70,6 +72,15 @@ def test_required_named_and_single(engine, name: str) -> None:
     assert not accepts(engine, only_time, reply(fmt, ONE_CALL))
 
 
+@pytest.mark.parametrize("name", thinking_formats())
+def test_thinking_may_hold_the_trigger_and_must_close(engine, name: str) -> None:
+    fmt = get_format(name)
+    for choice in ("auto", "required"):
+        grammar = gbnf_grammar(constraint(fmt, choice), engine.vocabulary)
+        assert accepts(engine, grammar, thinking_reply(fmt)), (name, choice)
+        assert not accepts(engine, grammar, thinking_reply(fmt, closed=False)), (name, choice)
+
+
 def test_special_token_is_written_by_id(qwen_engine) -> None:  # type: ignore[no-untyped-def]
     grammar = gbnf_grammar(constraint(get_format("hermes")), qwen_engine.vocabulary)
     assert f"<[{qwen_engine.vocabulary.special_tokens['<tool_call>']}]>" in grammar
@@ -104,7 +115,7 @@ def test_lazy_grammar_from_the_trigger(smollm2_engine, name: str) -> None:  # ty
 
     fmt = get_format(name)
     triggered = triggered_calls_grammar(constraint(fmt), smollm2_engine.vocabulary)
-    if name in ("hermes", "mistral", "granite-4"):
+    if name in ("hermes", "mistral", "granite-4", "kimi-k2", "lfm2", "functiongemma", "phi-4-mini", "functionary-v3.1"):
         assert triggered is not None
     else:
         # calls stand alone, open with a bare name (functionary), or follow thinking, where

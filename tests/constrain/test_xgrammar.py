@@ -11,7 +11,9 @@ from typing import Any, Callable
 import pytest
 
 from tests.constrain.cases import (
-    NO_ARGS, ONE_CALL, SCHEMAS, TEXT, TOOLS, TWO_CALLS, VALID, constraint, invalid, named, reply)
+    NO_ARGS, ONE_CALL, SCHEMAS, TEXT, TOOLS, TWO_CALLS, VALID, constraint, invalid, named, reply, thinking_formats,
+    thinking_reply,
+)
 from tests.formats.harness import assistant
 from toolwire.constrain import JsonConstraint, LarkConstraint, ToolCallConstraint
 from toolwire.constrain.ebnf import ebnf_grammar
@@ -84,6 +86,19 @@ def test_required_named_and_single(compiler: Compiler, name: str, dialect: str) 
     only_time = compile_(constraint(fmt, named("get_time")))
     assert compiler.accepts(only_time, reply(fmt, NO_ARGS))
     assert not compiler.accepts(only_time, reply(fmt, ONE_CALL))
+
+
+@pytest.mark.parametrize("dialect", ["ebnf", "structural tag"])
+@pytest.mark.parametrize("name", thinking_formats())
+def test_thinking_may_hold_the_trigger_and_must_close(compiler: Compiler, name: str, dialect: str) -> None:
+    """A structural tag's free text cannot be kept from opening like the thinking block
+    (see structural_tag.py), so there an unclosed block may read as text."""
+    fmt = get_format(name)
+    for choice in ("auto", "required"):
+        compiled = _dialects(compiler)[dialect](constraint(fmt, choice))
+        assert compiler.accepts(compiled, thinking_reply(fmt)), (name, choice)
+        if dialect == "ebnf" or choice == "required":
+            assert not compiler.accepts(compiled, thinking_reply(fmt, closed=False)), (name, choice)
 
 
 def test_structural_tag_shape_for_hermes() -> None:

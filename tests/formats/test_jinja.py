@@ -66,7 +66,7 @@ DETECTED = {
     "mistral-tools.jinja": "mistral",
     "llama3.1.jinja": "llama3-json",
     "functionary-v2.jinja": "functionary-v2",
-    "lfm2.jinja": "pythonic",
+    "lfm2.jinja": "lfm2",
     "llama3.2-pythonic.jinja": "pythonic",
 }
 
@@ -262,7 +262,8 @@ ESCAPES = {
     "tojson_globals": "{{ (messages|first).items.__self__.__class__ }}",
     "function_code": "{{ strftime_now.__code__ }}",
     "in_condition": "{% if ''.__class__ is defined %}x{% endif %}",
-    "mutate_list": "{% set l = [] %}{{ l.append(1) }}",
+    "mutate_dict": "{% set d = {} %}{{ d.update({'a': 1}) }}",
+    "mutate_list_in_place": "{% set l = [2, 1] %}{{ l.sort() }}",
     "mutate_message": "{{ messages[0].update({'role': 'system'}) }}",
     "huge_string": "{{ 'a' * 10**9 }}",
     "huge_doubling": "{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",
@@ -273,6 +274,21 @@ ESCAPES = {
 def test_sandbox_escapes_are_refused(source):
     with pytest.raises(TemplateError, match="outside its sandbox"):
         ChatTemplate(source).render(CONVERSATIONS["user"])
+
+
+def test_lists_may_grow_and_shrink_as_kimis_template_needs(monkeypatch):
+    source = "{% set q = namespace(ids=[]) %}{% set _ = q.ids.append('a') %}{% set _ = q.ids.append('b') %}{{ q.ids.pop(0) }}{{ q.ids }}"
+    assert ChatTemplate(source).render([]) == "a['b']"
+    monkeypatch.setattr("toolwire.formats.sandbox.MAX_SEQUENCE", 10)
+    with pytest.raises(TemplateError, match="outside its sandbox: list too long"):
+        ChatTemplate("{% set l = [] %}{% for i in range(11) %}{% set _ = l.append(i) %}{% endfor %}").render([])
+
+
+def test_thinking_options_become_template_variables():
+    source = "{{ enable_thinking is defined }}|{{ thinking }}|{{ reasoning_effort }}"
+    fmt = JinjaFormat(source, parser="hermes")
+    assert fmt.render([], (), RenderOptions()) == "False||"
+    assert fmt.render([], (), RenderOptions(thinking=False, reasoning_effort="low")) == "True|False|low"
 
 
 def test_undefined_calls_and_bad_templates_are_template_errors():

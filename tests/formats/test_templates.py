@@ -132,7 +132,7 @@ KNOWN: dict[str, Known] = {
     # issue 14, part 2 (worktree formats-more): names are that engineer's to change
     "kimi-k2-instruct": Known("kimi-k2"),
     "mistral-small-3.2-24b-instruct-2506": Known("mistral-v11"),
-    "ministral-3-14b-reasoning-2512": Known("mistral-v11"),
+    "ministral-3-14b-reasoning-2512": Known("magistral"),
     "mistral-nemo-instruct-2407": Known("mistral", unrendered={
         "text_and_call": "the template drops the text of a turn with calls",
     }, render_differs={

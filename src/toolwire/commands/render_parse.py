@@ -48,7 +48,8 @@ def register(subparsers: Any) -> None:
     parse = subparsers.add_parser(
         "parse", help="read model output (stdin) into an OpenAI assistant message",
         description="Read a model's output after the generation prompt from stdin, exactly as given (UTF-8), "
-        "and print the OpenAI assistant message FORMAT reads from it as one line of JSON; calls get fresh ids. "
+        "and print the OpenAI assistant message FORMAT reads from it as one line of JSON (with `reasoning_content` "
+        "when the model thought first); calls keep the ids the model wrote (Kimi-K2, Mistral v11), others get fresh ones. "
         "Formats that name positional arguments by the tool's schema need --tools.",
     )
     _format_arguments(parse)
@@ -81,8 +82,10 @@ def _parse(args: argparse.Namespace) -> int:
     except UnicodeDecodeError as exc:
         raise ValueError(f"stdin: not UTF-8 text (byte {exc.start})") from None
     parsed = fmt.parse(text, tools=tools)
-    reply = parsed.to_assistant([fmt.new_call_id() for _ in parsed.calls])
+    reply = parsed.to_assistant([call.id or fmt.new_call_id() for call in parsed.calls])
     message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+    if parsed.reasoning:
+        message["reasoning_content"] = parsed.reasoning
     if reply.tool_calls:
         message["tool_calls"] = [call.model_dump() for call in reply.tool_calls]
     print(json.dumps(message, ensure_ascii=False))

@@ -16,6 +16,7 @@ from typing import Any
 from toolwire.constrain.ir import (
     Alt,
     AnyToken,
+    Chars,
     Expr,
     Grammar,
     Json,
@@ -89,6 +90,8 @@ class BnfWriter:
             return f"<[{expr.id}]>" if self.tokens_by_id else quote(expr.text)
         if isinstance(expr, AnyToken):
             return "(" + " | ".join(self.item(token) for token in expr.tokens) + ")"
+        if isinstance(expr, Chars):
+            return f"[{_class_chars(expr.characters)}]{_quantifier(expr.min, expr.max)}"
         if isinstance(expr, Json):
             return self.json(expr.schema)
         if isinstance(expr, Text):

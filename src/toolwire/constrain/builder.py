@@ -6,8 +6,10 @@ and its `tool_choice`. Format-blind: everything it knows about a format is in `C
 
 each after the format's thinking block when it has one (`CallSyntax.reasoning`): thinking
 is free text, where a trigger is just text, up to the block's end; optional, unless the
-prompt opened the block. Arguments written as tagged parameters (`CallSyntax.parameters`)
-are raw text for string parameters, up to the closing tag, and JSON otherwise.
+prompt opened the block. Arguments are JSON, Python keyword literals, positional
+JavaScript values, Gemma's `{key:value}` syntax or tagged parameters (`CallSyntax.arguments`);
+tagged string parameters are raw text up to the closing tag, others JSON. A call's index
+and id slots are 1 to 4 digits and `call_id_length` of `call_id_characters`.
 
 Free text can never become an unconstrained call: where calls may follow text, text may
 not contain the trigger (it ends the text instead); where calls stand alone, text may
@@ -16,13 +18,14 @@ that token; otherwise by a lazy text rule ending at the trigger. The accepting s
 admits the model's end-of-turn tokens, so a finished call can end the turn; with one call
 allowed, so can a trailing newline after it (Qwen writes one before its end token,
 FINDINGS.md #2). With parallel calls, the newline leads to the next call, which the chat
-layer keeps only if grounded.
+layer keeps only if its policy does (`chat/policies.py`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any, Callable, Sequence
 
 from toolwire.constrain.constraints import (
@@ -35,6 +38,7 @@ from toolwire.constrain.constraints import (
 from toolwire.constrain.ir import (
     Alt,
     AnyToken,
+    Chars,
     Expr,
     Grammar,
     Json,
@@ -48,10 +52,13 @@ from toolwire.constrain.ir import (
     Token,
     seq,
 )
-from toolwire.formats.base import ARGUMENTS, NAME, CallSyntax, ParameterSyntax
+from toolwire.formats.base import ARGUMENTS, CALL_ID, INDEX, NAME, CallSyntax, ParameterSyntax, Slot
 from toolwire.types import NamedToolChoice, Tool
 
-__all__ = ["arguments_grammar", "build_grammar", "call_pieces", "text_grammar", "triggered_calls_grammar"]
+__all__ = [
+    "arguments_grammar", "build_grammar", "call_parts", "call_pieces", "slot_grammar", "text_grammar",
+    "triggered_calls_grammar",
+]
 
 
 def build_grammar(constraint: Constraint, vocabulary: Vocabulary = Vocabulary()) -> Grammar:
@@ -79,19 +86,39 @@ def text_grammar(request: ToolCallConstraint, vocabulary: Vocabulary = Vocabular
 
 def call_pieces(syntax: CallSyntax, tool: Tool, *, first_literal: str | None = None) -> tuple[str, str]:
     """The literal text of one call of `tool` before and after its arguments (`first_literal`
-    replaces the template's leading literal)."""
+    replaces the template's leading literal). Raises ValueError for a call with other
+    slots (an index, an id): see `call_parts`."""
     template = list(syntax.call)
     if first_literal is not None and template and isinstance(template[0], str):
         template[0] = first_literal
-    before, after, seen = "", "", False
-    for item in template:
-        text = tool.name if item is NAME else "" if item is ARGUMENTS else item
-        seen = seen or item is ARGUMENTS
-        if seen:
-            after += text
-        else:
-            before += text
+    before, middle, after = call_parts(replace(syntax, call=tuple(template)), tool)
+    if middle != (ARGUMENTS,):
+        raise ValueError(f"a call of {tool.name!r} has slots besides its arguments: use call_parts")
     return before, after
+
+
+def call_parts(syntax: CallSyntax, tool: Tool) -> tuple[str, tuple[str | Slot, ...], str]:
+    """One call of `tool` as (the literal text before its first slot other than the name,
+    the literals and slots from there to its last slot, the literal text after that):
+    hermes' middle is `(ARGUMENTS,)`; Kimi-K2's `(INDEX, "<|tool_call_argument_begin|>",
+    ARGUMENTS)`."""
+    items: list[str | Slot] = []
+    for item in syntax.call:
+        text = tool.name if item is NAME else item
+        if isinstance(text, str) and items and isinstance(items[-1], str):
+            items[-1] += text
+        elif text != "":
+            items.append(text)
+    before = items.pop(0) if items and isinstance(items[0], str) else ""
+    after = items.pop() if items and isinstance(items[-1], str) else ""
+    return str(before), tuple(items), str(after)
+
+
+def slot_grammar(request: ToolCallConstraint, slot: Slot, vocabulary: Vocabulary = Vocabulary()) -> Grammar:
+    """The IR of a call's index or id alone (for dialects that assemble calls themselves)."""
+    builder = _Builder(request, vocabulary)
+    start = builder.call_label(slot)
+    return Grammar(start, builder.rules)
 
 
 class _Builder:
@@ -155,16 +182,28 @@ class _Builder:
         for item in template:
             if item is NAME:
                 pending += tool.name
-            elif item is ARGUMENTS:
+            elif item is ARGUMENTS or item is INDEX or item is CALL_ID:
                 if pending:
                     parts.append(self.literal(pending))
                     pending = ""
-                parts.append(self.arguments(tool))
+                parts.append(self.arguments(tool) if item is ARGUMENTS else self.call_label(item))
             else:
                 pending += item
         if pending:
             parts.append(self.literal(pending))
         return self.add(self.fresh("call"), seq(*parts))
+
+    def call_label(self, slot: Slot) -> Ref:
+        """A call's index in the turn (decimal) or the id the model gives it
+        (`call_id_length` of `call_id_characters`), one shared rule each."""
+        name = f"call_{slot.value}"
+        if name not in self.rules:
+            syntax = self.request.syntax
+            if slot is INDEX:
+                self.add(name, Chars("0123456789", 1, 4))
+            else:
+                self.add(name, Chars(syntax.call_id_characters, syntax.call_id_length, syntax.call_id_length))
+        return Ref(name)
 
     def arguments(self, tool: Tool) -> Expr:
         schema = closed_schema(self.request.schemas[tool.name])
@@ -175,6 +214,8 @@ class _Builder:
             return self.kwargs_rule(schema)
         if style == "parameters":
             return self.parameters_rule(schema)
+        if style == "gemma":
+            return self.gemma_value(schema)
         return self.js_args_rule(schema)
 
     def parameters_rule(self, schema: dict[str, Any]) -> Ref:
@@ -218,6 +259,65 @@ class _Builder:
             return seq(Text(not_containing=pieces), pieces[0], self.literal(after))
         raw = self.add(self.fresh("raw"), TextUntil(Text(not_containing=pieces), tag))
         return seq(raw, self.literal(after))
+
+    def gemma_value(self, schema: Any) -> Expr:
+        """A value in Gemma's syntax matching `schema`: bare sorted keys, strings between
+        `string_delimiter`s (never containing it), other values as JSON writes them."""
+        if not isinstance(schema, dict) or not schema:
+            return self.gemma_any()
+        for key in ("enum", "const"):
+            if key in schema:
+                values = schema[key] if key == "enum" else [schema[key]]
+                return Alt(tuple(self.gemma_literal(value) for value in values))
+        for key in ("anyOf", "oneOf"):
+            if key in schema:
+                return Alt(tuple(self.gemma_value(sub) for sub in schema[key]))
+        types = schema.get("type")
+        if isinstance(types, list):
+            return Alt(tuple(self.gemma_value({**schema, "type": t}) for t in types))
+        if types == "string":
+            return self.gemma_string()
+        if types in ("number", "integer"):
+            return Json(schema)
+        if types == "boolean":
+            return Alt((Literal("true"), Literal("false")))
+        if types == "null":
+            return Literal("null")
+        if types == "array":
+            item = self.gemma_value(schema.get("items", {}))
+            more = Repeat(Seq((Literal(","), item)))
+            return self.add(self.fresh("gemma_list"), Seq((Literal("["), Repeat(Seq((item, more)), 0, 1), Literal("]"))))
+        if types == "object" or "properties" in schema:
+            properties = sorted((schema.get("properties") or {}).items())
+            inner = self._sequence(properties, set(schema.get("required") or []), lambda key: f"{key}:",
+                                   self.gemma_value, "gemma_object", separator=",")
+            return Seq((Literal("{"), inner, Literal("}")))
+        return self.gemma_any()
+
+    def gemma_string(self) -> Ref:
+        """`delimiter text delimiter`, the text free but for the delimiter, one shared rule."""
+        if "gemma_string" not in self.rules:
+            delimiter = self.request.syntax.string_delimiter
+            pieces = self.pieces(delimiter)
+            if len(pieces) == 1 and isinstance(pieces[0], Token):
+                body: Expr = Seq((Text(), pieces[0]))
+            else:
+                body = self.add("gemma_string_body", TextUntil(Text(not_containing=pieces), delimiter))
+            self.add("gemma_string", seq(self.literal(delimiter), body))
+        return Ref("gemma_string")
+
+    def gemma_literal(self, value: Any) -> Expr:
+        if isinstance(value, str):
+            delimiter = self.request.syntax.string_delimiter
+            return self.literal(delimiter + value + delimiter)
+        return Literal(json.dumps(value))
+
+    def gemma_any(self) -> Ref:
+        """A value the schema leaves open: a string, a number, true, false or null."""
+        if "gemma_any" not in self.rules:
+            self.add("gemma_any", Alt((self.gemma_string(), Json({"type": "number"}), Literal("true"),
+                                       Literal("false"), Literal("null"))))
+        return Ref("gemma_any")
 
     def js_args_rule(self, schema: dict[str, Any]) -> Ref:
         """One JSON object, or positional values in property order (required ones present)."""
@@ -341,7 +441,13 @@ def _python_literal(value: Any) -> str:
 
 
 def _turn_grammar(request: ToolCallConstraint, vocabulary: Vocabulary) -> Grammar:
+    """The turn: the answer (below), after the format's thinking block when it has one."""
     builder = _Builder(request, vocabulary)
+    return Grammar(_after_thinking(builder, request, _answer(builder, request)), builder.rules)
+
+
+def _answer(builder: _Builder, request: ToolCallConstraint) -> Expr:
+    """text_reply | calls | text_then_calls, per `tool_choice` (see the module doc)."""
     syntax = request.syntax
     choice = request.tool_choice
     tools = list(request.tools) if choice != "none" else []
@@ -352,19 +458,17 @@ def _turn_grammar(request: ToolCallConstraint, vocabulary: Vocabulary) -> Gramma
 
     builder.add("text_reply", _text_body(builder, syntax, text))
     if not tools:
-        return Grammar(_after_thinking(builder, request, Ref("text_reply")), builder.rules)
+        return Ref("text_reply")
     call = builder.add("call", Alt(tuple(builder.call_rule(tool) for tool in tools)))
     more = None if single else Repeat(seq(builder.literal(syntax.separator), call))
     begin = None if request.resume else builder.literal(syntax.calls_begin)
     builder.add("calls", seq(begin, call, more, _closing(builder, syntax, single)))
     if choice == "required" or isinstance(choice, NamedToolChoice) or request.resume:
-        return Grammar(_after_thinking(builder, request, Ref("calls")), builder.rules)
+        return Ref("calls")
     if syntax.text_before_calls:
         _add_text_then_calls(builder, syntax, tools, text, more)
-        answer: Expr = Alt((Ref("text_reply"), Ref("calls"), Ref("text_then_calls")))
-    else:
-        answer = Alt((Ref("text_reply"), Ref("calls")))
-    return Grammar(_after_thinking(builder, request, answer), builder.rules)
+        return Alt((Ref("text_reply"), Ref("calls"), Ref("text_then_calls")))
+    return Alt((Ref("text_reply"), Ref("calls")))
 
 
 def _after_thinking(builder: _Builder, request: ToolCallConstraint, answer: Expr) -> Expr:
@@ -425,8 +529,18 @@ def _first_literal(syntax: CallSyntax) -> str:
 
 
 def _text_body(builder: _Builder, syntax: CallSyntax, text: Text) -> Expr:
-    body: Expr = Json({"type": "string"}) if syntax.text_is_json_string else text
-    return seq(builder.literal(syntax.text_prefix), body, builder.literal(syntax.text_suffix))
+    """text_prefix TEXT text_suffix. A plain-text suffix ends the text where it first
+    appears (Command R's `<|END_RESPONSE|>`), as a trigger does."""
+    if syntax.text_is_json_string:
+        return seq(builder.literal(syntax.text_prefix), Json({"type": "string"}), builder.literal(syntax.text_suffix))
+    suffix = builder.pieces(syntax.text_suffix)
+    if not suffix or isinstance(suffix[0], Token):
+        return seq(builder.literal(syntax.text_prefix), text, builder.literal(syntax.text_suffix))
+    if text.not_containing:
+        raise ValueError("a format's text cannot end both at a trigger and at a text suffix")
+    until = TextUntil(Text(text.word_first, not_containing=suffix, not_opening=text.not_opening,
+                           not_starting=text.not_starting), syntax.text_suffix)
+    return seq(builder.literal(syntax.text_prefix), builder.add(builder.fresh("text_until_suffix"), until))
 
 
 def _add_text_then_calls(builder: _Builder, syntax: CallSyntax, tools: Sequence[Tool], text: Text,

@@ -3,6 +3,7 @@
 A `Grammar` is a start expression and named rules. Expressions are small frozen records:
 
     Literal("text")           literal text (never contains a special token's text)
+    Chars("0123456789", 1, 9) a run of `min` to `max` characters of a set (one lexeme)
     Token("<tool_call>", 7)   one special token, by its text and id in the model's vocabulary
     AnyToken(tokens)          any one of these special tokens (free thinking may write them)
     Json(schema)              one JSON value valid against `schema`
@@ -28,6 +29,7 @@ from typing import Any, Iterator, Union
 __all__ = [
     "Alt",
     "AnyToken",
+    "Chars",
     "Expr",
     "Grammar",
     "Json",
@@ -50,6 +52,17 @@ class Literal:
     """Literal text."""
 
     text: str
+
+
+@dataclass(frozen=True)
+class Chars:
+    """`min` to `max` characters, each one of `characters` (a call's index or id). One
+    lexeme: spelled out as alternatives of one-character literals, a run like this makes
+    an Earley parser track too many items."""
+
+    characters: str
+    min: int = 1
+    max: int | None = None
 
 
 @dataclass(frozen=True)
@@ -151,7 +164,7 @@ class Repeat:
     max: int | None = None
 
 
-Expr = Union[Literal, Token, AnyToken, Json, Text, TextUntil, Line, Ref, Seq, Alt, Repeat]
+Expr = Union[Literal, Chars, Token, AnyToken, Json, Text, TextUntil, Line, Ref, Seq, Alt, Repeat]
 
 
 @dataclass

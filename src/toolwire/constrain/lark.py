@@ -21,6 +21,7 @@ from toolwire.constrain.constraints import Constraint, LarkConstraint, Vocabular
 from toolwire.constrain.ir import (
     Alt,
     AnyToken,
+    Chars,
     Expr,
     Grammar,
     Json,
@@ -99,6 +100,8 @@ class _LarkWriter:
             return f"<[{expr.id}]>"
         if isinstance(expr, AnyToken):
             return f"<[{_id_ranges(token.id for token in expr.tokens)}]>"
+        if isinstance(expr, Chars):
+            return "/[" + "".join(_class_char(char) for char in dict.fromkeys(expr.characters)) + "]" + _quantifier(expr.min, expr.max) + "/"
         if isinstance(expr, Json):
             return json_directive(expr.schema)
         if isinstance(expr, Text):
@@ -161,6 +164,11 @@ def _text_terminal(text: Text) -> str:
     if text.not_starting and isinstance(text.not_starting[0], Literal):
         excluded.append("/" + _regex_literal(text.not_starting[0].text) + "(?s:.*)/")
     return " & ".join([base] + [f"~{regex}" for regex in excluded])
+
+
+def _class_char(char: str) -> str:
+    """`char` inside a regex character class."""
+    return char if char.isalnum() else "\\" + char
 
 
 def _regex_literal(text: str) -> str:

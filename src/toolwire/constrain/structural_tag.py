@@ -15,18 +15,22 @@ Structural tags describe calls the way engines dispatch them: each call is a `ta
     one call only:            stop_after_first
 
 JSON arguments are `json_schema` contents; Python-keyword and positional arguments, and
-free text that may not open like a call, are `grammar` contents in xgrammar EBNF.
+free text that may not open like a call, are `grammar` contents in xgrammar EBNF. A call
+with an index or id slot (Kimi-K2, Mistral v11) is a tag whose content is the sequence
+from that slot to its arguments. A format's thinking block is an optional tag of any text
+before all this; the free text of a triggered tag cannot be kept from opening like that
+block, so (unlike the EBNF) a reply that never closes its block may pass as text there.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from toolwire.constrain.builder import arguments_grammar, call_pieces, text_grammar
+from toolwire.constrain.builder import arguments_grammar, call_parts, slot_grammar, text_grammar
 from toolwire.constrain.constraints import ToolCallConstraint, Vocabulary, closed_schema
 from toolwire.constrain.ebnf import render_ebnf
 from toolwire.constrain.ir import Text
-from toolwire.formats.base import CallSyntax
+from toolwire.formats.base import ARGUMENTS, CallSyntax, Slot
 from toolwire.types import NamedToolChoice, Tool
 
 __all__ = ["structural_tag"]
@@ -85,11 +89,21 @@ class _StructuralTag:
         return {"type": "grammar", "grammar": render_ebnf(grammar)}
 
     def tag(self, tool: Tool, begin_prefix: str | None = None) -> Format:
-        """One call of `tool`; `begin_prefix` replaces the template's leading literal."""
-        before, after = call_pieces(self.syntax, tool)
+        """One call of `tool`; `begin_prefix` replaces the template's leading literal. The
+        tag's content is the arguments, or what lies between the call's first slot and
+        its last (Kimi-K2's index, its marker, the arguments)."""
+        before, middle, after = call_parts(self.syntax, tool)
         if begin_prefix is not None:
             before = begin_prefix + before[len(_first_literal(self.syntax)):]
-        return {"type": "tag", "begin": before, "content": self.arguments(tool), "end": after}
+        content = _sequence(*(self.part(tool, item) for item in middle))
+        return {"type": "tag", "begin": before, "content": content, "end": after}
+
+    def part(self, tool: Tool, item: str | Slot) -> Format:
+        if item is ARGUMENTS:
+            return self.arguments(tool)
+        if isinstance(item, str):
+            return {"type": "const_string", "value": item}
+        return {"type": "grammar", "grammar": render_ebnf(slot_grammar(self.request, item, self.vocabulary))}
 
     def text(self) -> Format:
         text = text_grammar(self.request, self.vocabulary)

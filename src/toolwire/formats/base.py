@@ -24,6 +24,8 @@ from toolwire.types import AssistantMessage, Message, ParsedMessage, Tool
 
 __all__ = [
     "ARGUMENTS",
+    "CALL_ID",
+    "INDEX",
     "NAME",
     "ArgumentStyle",
     "CallSyntax",
@@ -38,21 +40,31 @@ __all__ = [
 
 
 class Slot(Enum):
-    """A hole in a call template: the tool's name, or its arguments."""
+    """A hole in a call template: the tool's name, its arguments, the call's position in
+    the turn (decimal, from 0: Kimi-K2's `functions.NAME:0`), or the id the model gives the
+    call (`CallSyntax.call_id_length` of its `call_id_characters`: Mistral Small 3.2's
+    `[CALL_ID]a1B2c3D4e`)."""
 
     NAME = "name"
     ARGUMENTS = "arguments"
+    INDEX = "index"
+    CALL_ID = "call_id"
 
 
 NAME = Slot.NAME
 ARGUMENTS = Slot.ARGUMENTS
+INDEX = Slot.INDEX
+CALL_ID = Slot.CALL_ID
 
-ArgumentStyle = Literal["json", "python-kwargs", "js-args", "parameters"]
+ArgumentStyle = Literal["json", "python-kwargs", "js-args", "parameters", "gemma"]
 """How a call's arguments are written:
 - `json`: one JSON object;
 - `python-kwargs`: `key=value` pairs with Python literals (`True`, `None`);
 - `js-args`: one JSON object, or positional JSON values in schema property order;
-- `parameters`: one tagged parameter per argument, as `CallSyntax.parameters` says."""
+- `parameters`: one tagged parameter per argument, as `CallSyntax.parameters` says;
+- `gemma`: Gemma's object syntax `{key:value,...}`: bare keys in sorted order, strings
+  between two `CallSyntax.string_delimiter`s and never escaped, other values as in JSON
+  (`{city:<|"|>Paris<|"|>,days:3}`)."""
 
 
 ValueKind = Literal["text", "text-or-null", "json"]
@@ -136,6 +148,9 @@ class CallSyntax:
     `call` is a template of literal strings and `Slot`s, e.g. hermes:
     `("<tool_call>\\n{\\"name\\": \\"", NAME, "\\", \\"arguments\\": ", ARGUMENTS, "}\\n</tool_call>")`.
     With `arguments` "parameters", ARGUMENTS is written as `parameters` says.
+    `call_id_characters`, `call_id_length`: an id in the `CALL_ID` slot is that many of
+    those characters (Mistral: 9 alphanumerics);
+    `string_delimiter`: what opens and closes a string in `gemma` arguments (`<escape>`).
     """
 
     call: tuple[str | Slot, ...]
@@ -153,6 +168,9 @@ class CallSyntax:
     trigger: str = ""
     reasoning: ReasoningSyntax | None = None
     parameters: ParameterSyntax | None = None
+    call_id_characters: str = ""
+    call_id_length: int = 0
+    string_delimiter: str = ""
 
     def lead_in(self) -> str:
         """Everything written between text and the first call's name: `text_to_calls`,
@@ -243,6 +261,15 @@ class Format(ABC):
         continued = copy.copy(self)
         continued.syntax = replace(self.syntax, reasoning=replace(reasoning, opened_by_prompt=not reasoning.opened_by_prompt))
         return continued
+
+    def template_input(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The messages and tools (HF-style dicts, see `sandbox.py`) as this family's chat
+        templates read them, for `JinjaFormat`; unchanged by default. A family's template
+        may need what OpenAI requests leave out (Ministral's: assistant `content` a string,
+        never null) or ids of its own shape (Kimi-K2's `functions.NAME:0`)."""
+        return messages, tools
 
     def supports_content_with_calls(self) -> bool:
         """Whether one turn can carry both text and calls."""

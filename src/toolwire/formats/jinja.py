@@ -33,6 +33,11 @@ Marker = Union[str, tuple[str, ...]]
 
 DETECTION_ORDER: tuple[tuple[str, tuple[Marker, ...]], ...] = (
     ("functionary-v2", ("<|recipient|>",)),
+    ("functionary-v3.2", (">>>all", ">>>${recipient}")),
+    ("functionary-v3.1", ("start_tag => `<function`", "{start_tag}={function_name}")),
+    ("kimi-k2", ("<|tool_calls_section_begin|>", "<|tool_call_begin|>")),
+    ("mistral-v11", ("[CALL_ID]",)),
+    ("magistral", ("[ARGS]", "[THINK]")),
     ("mistral", ("[TOOL_CALLS]",)),
     ("harmony", ("<|channel|>",)),
     ("seed-oss", ("<seed:tool_call>",)),
@@ -47,18 +52,27 @@ DETECTION_ORDER: tuple[tuple[str, tuple[Marker, ...]], ...] = (
     ("granite-4", (("<tool_call>", "<|start_of_role|>"),)),
     ("smollm3", ("Reasoning Mode: ",)),
     ("qwen3", (("<tool_call>", "</think>"),)),
+    ("command-r7b", ("<|START_ACTION|>",)),
+    ("apertus", ("<|tools_prefix|>",)),
+    ("gemma-4", ("<|tool_call>",)),
+    ("functiongemma", ("<start_function_call>",)),
+    ("phi-4-mini", ("functools[",)),
     ("hermes", ("<tool_call>",)),
-    ("pythonic", ("<|tool_call_start|>", "<|tool_list_start|>", "[func_name1(")),
+    ("lfm2", ("<|tool_call_start|>", "<|tool_list_start|>")),
+    ("llama4-pythonic", ("[func_name1(param1=value1",)),
+    ("pythonic", ("[func_name1(",)),
     ("llama3-json", ("<|python_tag|>", '"parameters": ', '\\"parameters\\": ')),
 )
 """(format, markers) in the order `detect_format` tries them; the first format with a
-marker in the template wins. Specific markers come first: GLM, Granite 4 and Qwen3
-templates also write `<tool_call>`, so they are tried before `hermes`; Qwen3-Coder's
-`<parameter=` before GLM; DeepSeek-R1's fenced arguments before DeepSeek-V3.1; pythonic
-Llama templates also contain Llama's headers, so `pythonic` is tried before `llama3-json`,
-whose markers are `<|python_tag|>` or Llama 3.1's `{"name": function name, "parameters":
-...}` wording. SmolLM3's template shows no call syntax; its model writes `hermes` calls
-after a `<think>` block, and its template says `Reasoning Mode: `."""
+marker in the template wins. Specific markers come first: functionary v3.1 templates also
+write Llama's `<|python_tag|>`, Mistral v11 templates `[TOOL_CALLS]` (`[CALL_ID]` before
+`[ARGS]`: Small 3.2 writes both); GLM, Granite 4 and Qwen3 templates also write
+`<tool_call>`, so they are tried before `hermes`; Qwen3-Coder's `<parameter=` before GLM;
+DeepSeek-R1's fenced arguments before DeepSeek-V3.1; pythonic Llama templates also contain
+Llama's headers, so `pythonic` is tried before `llama3-json`, whose markers are
+`<|python_tag|>` or Llama 3.1's `{"name": function name, "parameters": ...}` wording.
+SmolLM3's template shows no call syntax; its model writes `hermes` calls after a `<think>`
+block, and its template says `Reasoning Mode: `."""
 
 
 def _contains(template: str, marker: Marker) -> bool:
@@ -73,6 +87,19 @@ def detect_format(template: str) -> str | None:
         if any(_contains(template, marker) for marker in markers):
             return name
     return None
+
+
+def thinking_variables(options: RenderOptions) -> dict[str, Any]:
+    """The template variables for `options.thinking` and `options.reasoning_effort`: the
+    names reasoning templates read (Qwen3, Gemma 4, Apertus: `enable_thinking`; DeepSeek
+    V3.1: `thinking`; gpt-oss: `reasoning_effort`). None are set for the template's
+    default."""
+    variables: dict[str, Any] = {}
+    if options.thinking is not None:
+        variables["enable_thinking"] = variables["thinking"] = options.thinking
+    if options.reasoning_effort is not None:
+        variables["reasoning_effort"] = options.reasoning_effort
+    return variables
 
 
 class JinjaFormat(Format):
@@ -106,7 +133,9 @@ class JinjaFormat(Format):
             listed.insert(0, SystemMessage(content=options.system_prompt))
         shown = tools if options.describe_tools else ()
         return self.template.render(
-            listed, shown, add_generation_prompt=options.add_generation_prompt, variables=thinking_variables(options))
+            listed, shown, add_generation_prompt=options.add_generation_prompt,
+            variables=thinking_variables(options), adapt=self.parser.template_input,
+        )
 
     def render_reply(self, message: AssistantMessage, tools: Sequence[Tool] = ()) -> str:
         return self.parser.render_reply(message, tools)

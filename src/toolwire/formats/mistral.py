@@ -22,11 +22,10 @@ it. A block that does not parse is content from its first bad element (or from
 
 from __future__ import annotations
 
-import hashlib
 import json
-import string
 from typing import Any, Sequence
 
+from toolwire.formats._mistral import CALLS, mistral_call_id, nine_character_ids
 from toolwire.formats._scan import held_back, read_json_call, skip_space
 from toolwire.formats.base import ARGUMENTS, NAME, CallSyntax, Format, RenderOptions, random_call_id
 from toolwire.types import (
@@ -40,25 +39,9 @@ from toolwire.types import (
     message_text,
 )
 
-__all__ = ["MistralFormat"]
+__all__ = ["MistralFormat", "mistral_call_id"]
 
-CALLS = "[TOOL_CALLS]"
 EOS = "</s>"
-_ALNUM = string.ascii_letters + string.digits
-
-
-def mistral_call_id(call_id: str) -> str:
-    """A call id as the v3 template needs it: 9 alphanumerics. Other ids keep their last 9
-    alphanumerics, or (when shorter) become 9 derived from a hash of the id."""
-    kept = "".join(char for char in call_id if char in _ALNUM)
-    if len(kept) >= 9:
-        return kept[-9:]
-    digest = int.from_bytes(hashlib.sha256(call_id.encode()).digest(), "big")
-    chars = []
-    for _ in range(9):
-        digest, index = divmod(digest, len(_ALNUM))
-        chars.append(_ALNUM[index])
-    return "".join(chars)
 
 
 def _calls_block(calls: Sequence[dict[str, Any]]) -> str:
@@ -142,6 +125,12 @@ class MistralFormat(Format):
         if call_id:
             result["call_id"] = mistral_call_id(call_id)
         return f"[TOOL_RESULTS]{json.dumps(result, ensure_ascii=False)}[/TOOL_RESULTS]"
+
+    def template_input(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Call ids of 9 alphanumerics, which Mistral's v3 templates insist on."""
+        return nine_character_ids(messages), tools
 
     def render_reply(self, message: AssistantMessage, tools: Sequence[Tool] = ()) -> str:
         """Text, then `[TOOL_CALLS][...]` without ids (the model does not write them)."""

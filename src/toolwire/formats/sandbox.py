@@ -24,10 +24,13 @@ from toolwire.types import (
     message_text,
 )
 
-__all__ = ["ChatTemplate", "MAX_SEQUENCE"]
+__all__ = ["ChatTemplate", "MAX_SEQUENCE", "TemplateAdapter"]
 
 MAX_SEQUENCE = 1_000_000
 """The longest string or list a template may build with `*` or `+`."""
+
+TemplateAdapter = Callable[[list[dict[str, Any]], list[dict[str, Any]]], tuple[list[dict[str, Any]], list[dict[str, Any]]]]
+"""(message dicts, tool dicts) -> (message dicts, tool dicts), as a template reads them."""
 
 
 class _JsonArguments(dict):  # type: ignore[type-arg]
@@ -60,12 +63,31 @@ class _GenerationTag(Extension):
         return caller()
 
 
+_LIST_GROWTH = frozenset({"append", "pop"})
+"""The list methods a template may call: Kimi-K2's template queues call ids with
+`ids.append(id)` and `ids.pop(0)`. Every list a template sees is its own (the messages are
+fresh copies), so this mutates nothing of the caller's."""
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     """HF's chat-template environment, stricter: reaching for an unsafe attribute fails at
     once (HF returns an undefined that fails only when used, so `{{ ''.__class__ }}`
-    printed nothing), and `*` / `+` may not build sequences beyond `MAX_SEQUENCE`."""
+    printed nothing), and `*` / `+` may not build sequences beyond `MAX_SEQUENCE`. Lists
+    may `append` (up to `MAX_SEQUENCE` items) and `pop`, as llama.cpp's template engine
+    allows: Kimi-K2's template needs both."""
 
     intercepted_binops = frozenset({"*", "+", "**"})
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, list) and attr in _LIST_GROWTH:
+            return True
+        return super().is_safe_attribute(obj, attr, value)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (jinja's signature)
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, list) and getattr(__obj, "__name__", "") == "append" and len(owner) >= MAX_SEQUENCE:
+            raise jinja2.exceptions.SecurityError("list too long")
+        return super().call(__context, __obj, *args, **kwargs)
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
         raise jinja2.exceptions.SecurityError(
@@ -188,26 +210,31 @@ class ChatTemplate:
 
     def render(
         self, messages: Sequence[Message], tools: Sequence[Tool] = (), *, add_generation_prompt: bool = True,
-        variables: Mapping[str, Any] | None = None,
+        variables: Mapping[str, Any] | None = None, adapt: TemplateAdapter | None = None,
     ) -> str:
         """The template's text for `messages`; `tools` is None for the template when empty.
-        `variables` are further template variables for this rendering (`enable_thinking`).
+        `variables` are passed to the template besides the constructor's (`enable_thinking`);
+        `adapt` rewrites the message and tool dicts first, for a family's templates that read
+        them differently (see `Format.template_input`).
 
         A call-only assistant turn has `content` None, as OpenAI sends it. Templates that
         fail on that (Qwen3's `'</think>' in message.content`) or print it (`None`, GLM's)
         get `""` instead, as llama.cpp gives them; which a template needs is found on its
         first such turn."""
-        dicts = _message_dicts(messages)
+        message_dicts = _message_dicts(messages)
+        tool_dicts = [tool.model_dump(exclude_none=True) for tool in tools]
+        if adapt is not None:
+            message_dicts, tool_dicts = adapt(message_dicts, tool_dicts)
         context = {
             **self.variables,
             **(variables or {}),
-            "messages": dicts,
-            "tools": [tool.model_dump(exclude_none=True) for tool in tools] or None,
+            "messages": message_dicts,
+            "tools": tool_dicts or None,
             "add_generation_prompt": add_generation_prompt,
             "bos_token": self.bos_token,
             "eos_token": self.eos_token,
         }
-        nulls = [item for item in dicts if item.get("content", "") is None]
+        nulls = [item for item in message_dicts if item.get("content", "") is None]
         if nulls and self._empty_for_null is None:
             self._empty_for_null = self._prints_or_fails_on_null(context, nulls)
         if nulls and self._empty_for_null:
