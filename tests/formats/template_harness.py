@@ -168,9 +168,16 @@ def _tag_start(text: str, end: int) -> int:
     return opened if opened > closed else end
 
 
-def _strip_end(text: str, syntax: CallSyntax) -> str:
-    """`text` without the end-of-turn marker the template writes after the turn."""
+def _strip_end(text: str, syntax: CallSyntax, prompt: str) -> str:
+    """`text` without the end-of-turn marker the template writes after the turn, nor the
+    generation prompt some templates write after it whatever `add_generation_prompt`
+    says (Phi-4-mini's `<|assistant|>`, Command R7B's `<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>`)."""
     stripped = text.rstrip()
+    for marker in sorted({syntax.end, *syntax.stops} - {""}, key=len, reverse=True):
+        generation = prompt[prompt.rfind(marker) + len(marker):] if marker in prompt else ""
+        if generation.strip() and stripped.endswith(marker + generation.rstrip()):
+            stripped = stripped[: -len(generation.rstrip())]
+            break
     for marker in sorted({syntax.end, *syntax.stops} - {""}, key=len, reverse=True):
         if stripped.endswith(marker):
             return stripped[: -len(marker)]
@@ -197,7 +204,7 @@ def model_output(fmt: JinjaFormat, message: AssistantMessage, tools: Sequence[To
     else:
         common = _tag_start(prompt, _common_prefix(prompt, full))
         text = _past_generation_prompt(prompt[common:], full[common:], syntax)
-    text = _strip_end(text, syntax)
+    text = _strip_end(text, syntax, prompt)
     if any(marker and marker in text for marker in (syntax.end, *syntax.stops)):
         raise NotRendered("the template writes this turn as several turns")
     missing = [piece for piece in _visible_pieces(message) if piece not in text]
