@@ -143,7 +143,15 @@ KNOWN: dict[str, Known] = {
         "*": "the template writes each call's `id`; the grammar leaves it out (the parser reads either)",
     }),
     "llama-4-pythonic": Known("llama4-pythonic"),
-    "lfm2-8b-a1b": Known("lfm2"),
+    "lfm2-8b-a1b": Known("lfm2", unrendered={
+        case: "the template writes a past turn's content only: a turn with calls renders as `null`"
+        for case in ("one_call", "parallel_calls", "nested_arguments", "unicode_arguments", "marker_arguments",
+                     "text_and_call")
+    }, render_differs={
+        conversation: "the template writes a turn with calls as `null`; toolwire writes the calls, "
+                      "as LFM2's documentation asks clients to put them in the content"
+        for conversation in ("call_and_result", "parallel_text_and_results", "reasoning_history")
+    }),
     "functiongemma": Known("functiongemma"),
     "gemma-4-31b-it": Known("gemma-4"),
     "phi-4-mini": Known("phi-4-mini", unrendered={
