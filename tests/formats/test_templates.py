@@ -152,7 +152,14 @@ KNOWN: dict[str, Known] = {
                       "as LFM2's documentation asks clients to put them in the content"
         for conversation in ("call_and_result", "parallel_text_and_results", "reasoning_history")
     }),
-    "functiongemma": Known("functiongemma"),
+    "functiongemma": Known("functiongemma", unrendered={
+        "text_and_call": "the template drops the text of a turn with calls",
+    }, render_differs={
+        "parallel_text_and_results": "the template drops the text of a turn with calls; toolwire writes it",
+    }, grammar_differs={
+        "nested_arguments": "the template writes a past argument as `<escape>` Python's str() `<escape>`; "
+                            "the grammar writes Google's FunctionGemma syntax (the parser reads both)",
+    }),
     "gemma-4-31b-it": Known("gemma-4"),
     "phi-4-mini": Known("phi-4-mini", unrendered={
         "text_and_call": "the template drops the calls of a turn with text",
