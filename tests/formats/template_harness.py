@@ -146,6 +146,11 @@ class NotRendered(Exception):
     the turn into several); the case cannot be checked against it."""
 
 
+class NotThinking(NotRendered):
+    """The generation prompt closes the (empty) thinking block: with these options the
+    model does not think, so a turn with reasoning is no output of it (Gemma 4 by default)."""
+
+
 @dataclass(frozen=True)
 class Output:
     """What the model writes after `prompt` for a turn, as the template teaches it."""
@@ -195,6 +200,9 @@ def model_output(fmt: JinjaFormat, message: AssistantMessage, tools: Sequence[To
         raise NotRendered(f"the template refuses the turn: {exc}") from None
     syntax = fmt.syntax
     reasoning = syntax.reasoning
+    if reasoning is not None and message.reasoning_content and reasoning.end.strip() \
+            and prompt.rstrip().endswith(reasoning.end.strip()):
+        raise NotThinking("the generation prompt closes the thinking block")
     if full.startswith(prompt):
         text = full[len(prompt):]
         if reasoning is not None and reasoning.left_open_by(prompt) and reasoning.end not in text:
