@@ -55,12 +55,15 @@ class Known:
     (or "tools": every conversation with tools; or a `RenderOptions` name of `OPTIONS`)
     where toolwire's `render` deliberately differs from the template (-> why).
     `grammar_differs`: reply cases ("*" for all cases with calls) the template writes in
-    a way toolwire's grammar deliberately does not generate (-> why)."""
+    a way toolwire's grammar deliberately does not generate (-> why). `eos_token`: the
+    model's end-of-sequence token, which the template writes after a turn (a GGUF gives it
+    to `JinjaFormat`)."""
 
     format: str
     unrendered: Mapping[str, str] = field(default_factory=dict)
     render_differs: Mapping[str, str] = field(default_factory=dict)
     grammar_differs: Mapping[str, str] = field(default_factory=dict)
+    eos_token: str = ""
 
 
 KNOWN: dict[str, Known] = {
@@ -132,8 +135,14 @@ KNOWN: dict[str, Known] = {
     }),
     # issue 14, part 2 (worktree formats-more): names are that engineer's to change
     "kimi-k2-instruct": Known("kimi-k2"),
-    "mistral-small-3.2-24b-instruct-2506": Known("mistral-v11"),
-    "ministral-3-14b-reasoning-2512": Known("magistral"),
+    "mistral-small-3.2-24b-instruct-2506": Known("mistral-v11", eos_token="</s>", unrendered={
+        "text_and_call": "the template drops the text of a turn with calls",
+        "reasoning_and_call": "the template writes no reasoning (Mistral Small 3.2 does not think; "
+                              "the format reads `[THINK]` for reasoning models that share it)",
+        "reasoning_and_text": "the template writes no reasoning (Mistral Small 3.2 does not think; "
+                              "the format reads `[THINK]` for reasoning models that share it)",
+    }),
+    "ministral-3-14b-reasoning-2512": Known("magistral", eos_token="</s>"),
     "mistral-nemo-instruct-2407": Known("mistral", unrendered={
         "text_and_call": "the template drops the text of a turn with calls",
     }, render_differs={
@@ -272,7 +281,7 @@ def _jinja(path: Path) -> JinjaFormat:
     if known is not None:
         assert detected == known.format, f"detected {detected!r}, expected {known.format!r}"
     assert detected is not None, "the template shows no tool-call syntax toolwire knows"
-    return JinjaFormat(source)
+    return JinjaFormat(source, eos_token=known.eos_token if known else "")
 
 
 def _output(path: Path, fmt: JinjaFormat, case: str, options: RenderOptions) -> Output:
