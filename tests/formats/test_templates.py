@@ -152,7 +152,10 @@ KNOWN: dict[str, Known] = {
     }, grammar_differs={
         "*": "the template writes each call's `id`; the grammar leaves it out (the parser reads either)",
     }),
-    "llama-4-pythonic": Known("llama4-pythonic"),
+    "llama-4-pythonic": Known("llama4-pythonic", grammar_differs={
+        "nested_arguments": "the template writes every past argument as `key=\"%s\"` (a list or object as its "
+                            "Python repr in quotes); the grammar writes Python literals (the parser reads both)",
+    }),
     "lfm2-8b-a1b": Known("lfm2", unrendered={
         case: "the template writes a past turn's content only: a turn with calls renders as `null`"
         for case in ("one_call", "parallel_calls", "nested_arguments", "unicode_arguments", "marker_arguments",
