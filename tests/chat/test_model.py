@@ -63,8 +63,9 @@ def test_every_call_validates(smollm2_engine, name: str, choice, parallel: bool)
     if not parallel:
         assert len(calls) <= 1
     if calls:
-        assert choice_out["finish_reason"] == "tool_calls"
         cut_off = result["usage"]["completion_tokens"] >= 80  # a call cut off by max_tokens ends as content
+        # an answer cut by max_tokens keeps the calls it completed and ends with "length" (thinking spends tokens)
+        assert choice_out["finish_reason"] == "tool_calls" or (cut_off and choice_out["finish_reason"] == "length")
         assert choice_out["message"]["content"] is None or fmt.supports_content_with_calls() or cut_off
     assert result["usage"]["total_tokens"] == result["usage"]["prompt_tokens"] + result["usage"]["completion_tokens"]
 

@@ -11,7 +11,7 @@ import pytest
 from tests.constrain.cases import SCHEMAS, TOOLS, constraint, named
 from toolwire.constrain import JsonConstraint, LarkConstraint, ToolCallConstraint, Vocabulary, build_grammar
 from toolwire.constrain.builder import call_parts, call_pieces
-from toolwire.constrain.ir import Alt, Chars, Json, Literal, Ref, Repeat, Seq, Text, TextUntil, Token, walk
+from toolwire.constrain.ir import Alt, AnyToken, Chars, Json, Literal, Ref, Repeat, Seq, Text, TextUntil, Token, walk
 from toolwire.constrain.lark import render_lark
 from toolwire.formats import get_format
 from toolwire.formats.base import ARGUMENTS, INDEX
@@ -110,13 +110,17 @@ def test_gemma_arguments_sort_keys_and_delimit_strings() -> None:
 def test_a_thinking_block_may_come_first_and_its_text_may_hold_the_trigger() -> None:
     magistral = get_format("magistral")
     grammar = build_grammar(constraint(magistral))
-    assert grammar.start.items[0] == Repeat(Ref("thinking"), 0, 1)
-    assert grammar.rules["thinking_body"] == TextUntil(Text(not_containing=(Literal("[/THINK]"),)), "[/THINK]")
+    assert grammar.start.items[0] == Repeat(Ref("thinking_block"), 0, 1)
+    assert grammar.rules["thinking_block"] == Seq((Literal("[THINK]"), Ref("thinking")))
+    assert grammar.rules["thinking"] == TextUntil(Text(not_containing=(Literal("[/THINK]"),)), "[/THINK]")
     # the answer's text may not open like the block (a longest-match lexer would read it as text)
     texts = {expr for expr in grammar.expressions() if isinstance(expr, Text) and expr.not_starting}
     assert texts and all(text.not_starting == (Literal("[THINK]"),) for text in texts)
     special = build_grammar(constraint(magistral), Vocabulary({"[THINK]": 5, "[/THINK]": 6}))
-    assert special.rules["thinking"] == Seq((Token("[THINK]", 5), Seq((Text(), Token("[/THINK]", 6)))))
+    # the end token closes the text; another special token written while thinking ([THINK]) separates it
+    stretch = Text(not_containing=(Token("[/THINK]", 6),))
+    assert special.rules["thinking_block"] == Seq((Token("[THINK]", 5), Seq((
+        Repeat(Seq((stretch, AnyToken((Token("[THINK]", 5),))))), stretch, Token("[/THINK]", 6)))))
     opened = replace(magistral.syntax, reasoning=replace(magistral.syntax.reasoning, opened_by_prompt=True))
     assert build_grammar(ToolCallConstraint(opened, TOOLS, SCHEMAS)).start.items[0] == Ref("thinking")
     resumed = ToolCallConstraint(magistral.syntax, TOOLS, SCHEMAS, resume=True)

@@ -110,7 +110,9 @@ def _nested_args() -> st.SearchStrategy[dict[str, Any]]:
     guest = st.fixed_dictionaries({"name": _strings, "age": st.integers(-10, 10**6)})
     return st.fixed_dictionaries({}, optional={
         "guests": st.lists(guest, max_size=3), "vip": st.booleans(),
-        "note": st.one_of(st.none(), _strings), "price": st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: round(x, 3))})
+        # Known limitation: tagged-parameter formats (GLM, Qwen3-Coder, MiniMax, Seed-OSS) write a
+        # string raw, as their templates do, so a nullable string spelled `null`/`None` reads as null.
+        "note": st.one_of(st.none(), _strings.filter(lambda s: s.strip() not in ("null", "None"))), "price": st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: round(x, 3))})
 
 
 def calls() -> st.SearchStrategy[tuple[str, dict[str, Any]]]:

@@ -146,6 +146,11 @@ class NotRendered(Exception):
     the turn into several); the case cannot be checked against it."""
 
 
+class NotThinking(NotRendered):
+    """The generation prompt closes the (empty) thinking block: with these options the
+    model does not think, so a turn with reasoning is no output of it (Gemma 4 by default)."""
+
+
 @dataclass(frozen=True)
 class Output:
     """What the model writes after `prompt` for a turn, as the template teaches it."""
@@ -168,9 +173,16 @@ def _tag_start(text: str, end: int) -> int:
     return opened if opened > closed else end
 
 
-def _strip_end(text: str, syntax: CallSyntax) -> str:
-    """`text` without the end-of-turn marker the template writes after the turn."""
+def _strip_end(text: str, syntax: CallSyntax, prompt: str) -> str:
+    """`text` without the end-of-turn marker the template writes after the turn, nor the
+    generation prompt some templates write after it whatever `add_generation_prompt`
+    says (Phi-4-mini's `<|assistant|>`, Command R7B's `<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>`)."""
     stripped = text.rstrip()
+    for marker in sorted({syntax.end, *syntax.stops} - {""}, key=len, reverse=True):
+        generation = prompt[prompt.rfind(marker) + len(marker):] if marker in prompt else ""
+        if generation.strip() and stripped.endswith(marker + generation.rstrip()):
+            stripped = stripped[: -len(generation.rstrip())]
+            break
     for marker in sorted({syntax.end, *syntax.stops} - {""}, key=len, reverse=True):
         if stripped.endswith(marker):
             return stripped[: -len(marker)]
@@ -188,6 +200,9 @@ def model_output(fmt: JinjaFormat, message: AssistantMessage, tools: Sequence[To
         raise NotRendered(f"the template refuses the turn: {exc}") from None
     syntax = fmt.syntax
     reasoning = syntax.reasoning
+    if reasoning is not None and message.reasoning_content and reasoning.end.strip() \
+            and prompt.rstrip().endswith(reasoning.end.strip()):
+        raise NotThinking("the generation prompt closes the thinking block")
     if full.startswith(prompt):
         text = full[len(prompt):]
         if reasoning is not None and reasoning.left_open_by(prompt) and reasoning.end not in text:
@@ -197,7 +212,7 @@ def model_output(fmt: JinjaFormat, message: AssistantMessage, tools: Sequence[To
     else:
         common = _tag_start(prompt, _common_prefix(prompt, full))
         text = _past_generation_prompt(prompt[common:], full[common:], syntax)
-    text = _strip_end(text, syntax)
+    text = _strip_end(text, syntax, prompt)
     if any(marker and marker in text for marker in (syntax.end, *syntax.stops)):
         raise NotRendered("the template writes this turn as several turns")
     missing = [piece for piece in _visible_pieces(message) if piece not in text]

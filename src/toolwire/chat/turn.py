@@ -79,6 +79,7 @@ class Turn:
         self.finish_reason = "stop"
         self._generation: Generation | None = None
         self._ended_by = "stop"
+        self._thinking_cut = False
         self._neutral: str | None = None
 
     # -- the turn -----------------------------------------------------------------------------
@@ -127,12 +128,14 @@ class Turn:
         if reasoning is None or budget is None:
             yield from self._generate(constraint, held=held, watch=watch)
             return
-        yield from self._generate(constraint, held=held, watch=watch, max_tokens=budget)
-        if self._ended_by != "length" or self._remaining() <= 0:
+        # One generation, cut only while it thinks: a model that answers at once (or closes
+        # its block in time) is never cut, as a fresh generation could not go on with a
+        # constrained answer half written.
+        yield from self._generate(constraint, held=held, watch=watch, thinking_budget=budget)
+        if not self._thinking_cut or self._remaining() <= 0:
             return
-        if _inside_reasoning(self.output + self.pending, reasoning):
-            self.notes.append({"policy": "thinking_budget", "action": "closed", "detail": f"after {budget} tokens"})
-            yield from self._take(reasoning.end + reasoning.separator, held=held)
+        self.notes.append({"policy": "thinking_budget", "action": "closed", "detail": f"after {budget} tokens"})
+        yield from self._take(reasoning.end + reasoning.separator, held=held)
         yield from self._generate(_without_reasoning(constraint), held=held, watch=watch)
 
     def _further_calls(self) -> Iterator[Event]:
@@ -214,11 +217,15 @@ class Turn:
     # -- generations ------------------------------------------------------------------------------
 
     def _generate(self, constraint: Constraint | None, *, held: bool, watch: bool = False,
-                  max_tokens: int | None = None) -> Generator[Event, None, list[Chunk]]:
+                  max_tokens: int | None = None, thinking_budget: int | None = None,
+                  ) -> Generator[Event, None, list[Chunk]]:
         """One generation after prompt + output (+ held text). Its text goes to the output
         and the parser (events yielded as they come), or, `held`, to `pending` for a policy
         to judge. `watch`: through the `call_syntax` watch, which may end it early and
-        generate the call again under the calls grammar. Returns the engine's chunks."""
+        generate the call again under the calls grammar. `thinking_budget`: it ends once it
+        has taken that many steps (tokens) and is still inside the thinking block
+        (`_thinking_cut`). Returns the engine's chunks."""
+        self._thinking_cut = False
         room = self._remaining() if max_tokens is None else min(max_tokens, self._remaining())
         if room <= 0:
             self._ended_by = "length"
@@ -234,10 +241,16 @@ class Turn:
                 chunks.append(chunk)
                 if watcher is None:
                     yield from self._take(chunk.text, held)
-                    continue
-                passed, detected = watcher.push(chunk.text)
-                yield from self._take(passed, held)
-                if detected is not None:
+                else:
+                    passed, detected = watcher.push(chunk.text)
+                    yield from self._take(passed, held)
+                    if detected is not None:
+                        break
+                if thinking_budget is not None and len(chunks) >= thinking_budget and self._still_thinking(watcher):
+                    if watcher is not None:
+                        passed, _ = watcher.flush()
+                        yield from self._take(passed, held)
+                    self._thinking_cut = True
                     break
             else:
                 if watcher is not None:
@@ -250,6 +263,11 @@ class Turn:
         if detected is not None and watcher is not None:
             yield from self._repair(detected, watcher.held, held)
         return chunks
+
+    def _still_thinking(self, watcher: "_SyntaxWatch | None") -> bool:
+        reasoning = self.syntax.reasoning
+        text = self.output + self.pending + (watcher.held if watcher is not None else "")
+        return reasoning is not None and _inside_reasoning(text, reasoning)
 
     def _repair(self, name: str, written: str, held: bool) -> Iterator[Event]:
         """`call_syntax="repair"`: the model called `name` in a syntax of its own

@@ -509,7 +509,8 @@ def _text(builder: _Builder, request: ToolCallConstraint) -> Text:
     start like the thinking block that may come before it."""
     syntax = request.syntax
     reasoning = syntax.reasoning
-    thinking = reasoning is not None and not reasoning.opened_by_prompt and not request.resume
+    # (text after a text prefix, Command R7B's <|START_RESPONSE|>, cannot be taken for the block)
+    thinking = reasoning is not None and not reasoning.opened_by_prompt and not request.resume and not syntax.text_prefix
     not_starting = builder.pieces(reasoning.begin) if thinking and reasoning is not None else ()
     if request.plain_text_only and not_starting and not Text.joined(not_starting)[:1].isalnum():
         not_starting = ()  # a text that opens with a word character cannot start with the block

@@ -245,7 +245,8 @@ class GemmaCalls:
         return self.start + "call:"
 
     def parse(self, text: str, *, partial: bool, tools: Sequence[Tool]) -> ParsedMessage:
-        """Text, then the calls; text after them is content too. A call that does not
+        """Text, then the calls; text after them is content too (before `closing`, if it
+        ends with that). A call that does not
         read is content from its `start` marker on (calls before it are kept)."""
         result = ParsedMessage()
         start = text.find(self.start)
@@ -267,6 +268,9 @@ class GemmaCalls:
             if self.closing and text.startswith(self.closing, index):
                 end = index + len(self.closing)
             rest = text[end:]
+            if self.closing and end <= index and rest.rstrip().endswith(self.closing):
+                # text after the calls, then the closing (Gemma 4's template writes a turn so)
+                rest = rest.rstrip()[:-len(self.closing)]
             if partial:
                 rest = rest[:len(rest) - held_back(rest, [self.start, self.closing] if self.closing else [self.start])]
             result.content += rest if rest.strip() else ""

@@ -222,6 +222,8 @@ class ApertusFormat(Format):
                 if in_results and message.content is not None:
                     parts.append("]")
                     in_results = False
+                if message.reasoning_content:
+                    parts.append(INNER + message.reasoning_content + END_INNER)
                 parts.append(text)
                 calls = message.calls()
                 if calls:
@@ -269,10 +271,11 @@ class ApertusFormat(Format):
         return adapted, tools
 
     def render_reply(self, message: AssistantMessage, tools: Sequence[Tool] = ()) -> str:
-        """Text, then the calls."""
+        """The inner thoughts (the reasoning), the text, then the calls."""
         calls = message.calls()
         listed = ", ".join(_call_object(call.name, call.parsed_arguments()) for call in calls)
-        return message_text(message.content) + (f"{CALLS_BEGIN}[{listed}]{CALLS_END}" if calls else "")
+        thought = INNER + message.reasoning_content + END_INNER if message.reasoning_content else ""
+        return thought + message_text(message.content) + (f"{CALLS_BEGIN}[{listed}]{CALLS_END}" if calls else "")
 
     def parse(self, text: str, *, partial: bool = False, tools: Sequence[Tool] = ()) -> ParsedMessage:
         return parse_with_reasoning(

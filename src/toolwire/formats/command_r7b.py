@@ -240,7 +240,8 @@ class CommandR7BFormat(Format):
                         numbers.setdefault(call_id, count)
                         actions.append(_action(count, call.name, call.parsed_arguments()))
                         count += 1
-                    body = THINK + END_THINK + CALLS_BEGIN + CALL_SEPARATOR.join(actions) + CALLS_END
+                    plan = message.reasoning_content or ""
+                    body = THINK + plan + END_THINK + CALLS_BEGIN + CALL_SEPARATOR.join(actions) + CALLS_END
                 else:
                     body = RESPONSE + text + END_RESPONSE
                 parts.append(f"{TURN}<|CHATBOT_TOKEN|>{body}{END}")
@@ -278,12 +279,13 @@ class CommandR7BFormat(Format):
         return adapted, with_defaults(tools, parameters=EMPTY_PARAMETERS)
 
     def render_reply(self, message: AssistantMessage, tools: Sequence[Tool] = ()) -> str:
-        """An empty plan and the actions numbered from 0, or the response."""
+        """The plan (the reasoning, empty without) and the actions numbered from 0, or the
+        response."""
         calls = message.calls()
         if not calls:
             return RESPONSE + message_text(message.content) + END_RESPONSE
         actions = CALL_SEPARATOR.join(_action(index, call.name, call.parsed_arguments()) for index, call in enumerate(calls))
-        return THINK + END_THINK + CALLS_BEGIN + actions + CALLS_END
+        return THINK + (message.reasoning_content or "") + END_THINK + CALLS_BEGIN + actions + CALLS_END
 
     def parse(self, text: str, *, partial: bool = False, tools: Sequence[Tool] = ()) -> ParsedMessage:
         return parse_with_reasoning(

@@ -20,6 +20,9 @@ the thought channel at the start of the reply; a `<|tool_call>` inside it is rea
 Text may precede the calls. Arguments: see `_gemma` (keys sorted, strings never escaped,
 so a string cannot contain `<|"|>`).
 
+A past turn's reasoning is written, as the template does, only for a turn with calls after
+the last user message (the thinking of the turn under way).
+
 Deliberate differences from the template: a null argument is written `null` (the template
 prints Python's `None`, which the parser also reads), and a tool's declaration is written
 by toolwire's port of the template's macros, which covers what OpenAI tools use
@@ -40,6 +43,7 @@ from toolwire.types import (
     ParsedMessage,
     Tool,
     ToolMessage,
+    UserMessage,
     message_text,
 )
 
@@ -183,6 +187,7 @@ class Gemma4Format(Format):
             parts.extend(f"<|tool>{_declaration(tool)}<tool|>" for tool in shown)
             parts.append(END + "\n")
         previous = ""
+        last_user = max((index for index, message in enumerate(rest) if isinstance(message, UserMessage)), default=-1)
         for index, message in enumerate(rest):
             if isinstance(message, (ToolMessage, FunctionMessage)):
                 continue  # written inside the turn of the calls they answer
@@ -197,6 +202,9 @@ class Gemma4Format(Format):
                 continue
             calls = [(call.id, call.function) for call in message.tool_calls or []]
             calls = calls or [(call.name, call) for call in message.calls()]
+            if calls and message.reasoning_content and index > last_user:
+                # the thinking of the current turn's calls, as the template keeps it
+                parts.append(THOUGHT + message.reasoning_content + "\n" + CHANNEL_END)
             parts.extend(f"{CALL_HEAD}{call.name}{write_arguments(call.parsed_arguments(), QUOTE)}{CALL_END}"
                          for _, call in calls)
             after = "call" if calls else ""

@@ -114,8 +114,11 @@ class MagistralFormat(Format):
         return adapted, tools
 
     def render_reply(self, message: AssistantMessage, tools: Sequence[Tool] = ()) -> str:
+        """The reasoning as a `[THINK]` block (as the template writes the `thinking` block
+        `template_input` gives it), the text, then the calls."""
         calls = "".join(_call_text(call.name, call.parsed_arguments()) for call in message.calls())
-        return message_text(message.content) + calls
+        thought = THINK + message.reasoning_content + END_THINK if message.reasoning_content else ""
+        return thought + message_text(message.content) + calls
 
     def parse(self, text: str, *, partial: bool = False, tools: Sequence[Tool] = ()) -> ParsedMessage:
         return parse_with_reasoning(

@@ -212,7 +212,8 @@ class ChatTemplate:
         self, messages: Sequence[Message], tools: Sequence[Tool] = (), *, add_generation_prompt: bool = True,
         variables: Mapping[str, Any] | None = None, adapt: TemplateAdapter | None = None,
     ) -> str:
-        """The template's text for `messages`; `tools` is None for the template when empty.
+        """The template's text for `messages`; `tools` is None for the template when empty
+        (an empty list for a template that fails on None).
         `variables` are passed to the template besides the constructor's (`enable_thinking`);
         `adapt` rewrites the message and tool dicts first, for a family's templates that read
         them differently (see `Format.template_input`).
@@ -243,6 +244,13 @@ class ChatTemplate:
         try:
             return self._template.render(context)
         except _RENDER_ERRORS as exc:
+            if context["tools"] is None:
+                # A template that takes `tools | length` when it is defined (FunctionGemma's)
+                # fails on None: it gets an empty list.
+                try:
+                    return self._template.render({**context, "tools": []})
+                except _RENDER_ERRORS:
+                    pass
             raise _explain(exc) from None
 
     def _prints_or_fails_on_null(self, context: dict[str, Any], nulls: list[dict[str, Any]]) -> bool:
