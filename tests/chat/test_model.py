@@ -24,11 +24,15 @@ QUESTION = [{"role": "user", "content": "What is the weather in Paris and in Tok
 CHOICES = ["auto", "required", {"type": "function", "function": {"name": "todo.addTodo"}}]
 
 
-def assert_valid_calls(message: dict) -> list[dict]:
+def assert_valid_calls(message: dict, *, cut: bool = False) -> list[dict]:
+    """Every call names a tool and its arguments validate; in an answer cut by max_tokens
+    (`cut`), the last call's arguments may be unfinished, as the stream showed them."""
     calls = message.get("tool_calls") or []
-    for call in calls:
+    for index, call in enumerate(calls):
         name = call["function"]["name"]
         assert name in SCHEMAS, name
+        if cut and index == len(calls) - 1:
+            continue
         arguments = json.loads(call["function"]["arguments"])
         jsonschema.validate(arguments, SCHEMAS[name])
         assert call["id"] and call["type"] == "function"
@@ -52,18 +56,17 @@ def test_every_call_validates(smollm2_engine, name: str, choice, parallel: bool)
     result = model.chat(QUESTION, tools=TOOL_DICTS, tool_choice=choice, parallel_tool_calls=parallel, max_tokens=80,
                         policies=policies)
     choice_out = result["choices"][0]
-    calls = assert_valid_calls(choice_out["message"])
+    calls = assert_valid_calls(choice_out["message"], cut=choice_out["finish_reason"] == "length")
     if choice != "auto" and name in UNCLOSED_STRINGS and not calls:
         pytest.xfail(UNCLOSED_REASON)
     if choice != "auto" and choice_out["finish_reason"] != "length":
-        # (a call cut off by max_tokens, e.g. inside a raw string parameter, ends as content)
         assert calls, choice_out
     if isinstance(choice, dict):
         assert [call["function"]["name"] for call in calls] == ["todo.addTodo"]
     if not parallel:
         assert len(calls) <= 1
     if calls:
-        cut_off = result["usage"]["completion_tokens"] >= 80  # a call cut off by max_tokens ends as content
+        cut_off = result["usage"]["completion_tokens"] >= 80
         # an answer cut by max_tokens keeps the calls it completed and ends with "length" (thinking spends tokens)
         assert choice_out["finish_reason"] == "tool_calls" or (cut_off and choice_out["finish_reason"] == "length")
         assert choice_out["message"]["content"] is None or fmt.supports_content_with_calls() or cut_off
