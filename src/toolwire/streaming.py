@@ -71,16 +71,29 @@ class StreamParser:
     def finish(self, *, cut: bool = False) -> list[Event]:
         """Parse the whole text one-shot and emit whatever is still owed.
 
-        `cut`: the text was cut off (at `max_tokens`). When calls were already announced,
-        the result is then what the stream showed, the calls as far as they were written
-        (the last one's arguments may be unfinished, as with OpenAI's `finish_reason:
-        "length"`), rather than a one-shot parse that may read the whole text as content."""
-        final = self.format.parse(self.text, partial=cut and bool(self.ids), tools=self.tools)
+        Calls already announced stay calls, so that the result is what the events add up
+        to. `cut` (the text was cut off at `max_tokens`): the result is the partial parse
+        of the whole text, which extends everything the stream showed (the last call's
+        arguments may be unfinished, as with OpenAI's `finish_reason: "length"`). A
+        finished text whose one-shot parse takes an announced call back (unconstrained
+        output whose arguments turn out not to parse) keeps the one-shot content, the
+        text nothing is lost from, beside the calls as they were announced."""
+        final = self.format.parse(self.text, partial=False, tools=self.tools)
+        if self.ids and cut:
+            final = self.format.parse(self.text, partial=True, tools=self.tools)
+        elif self.ids and not self._extends_sent(final):
+            final.calls = self.format.parse(self.text, partial=True, tools=self.tools).calls
         events = self._diff(final)
         for call, call_id in zip(final.calls, self.ids):
             call.id = call_id
         self.result = final
         return events
+
+    def _extends_sent(self, parsed: ParsedMessage) -> bool:
+        """Whether `parsed` keeps every call the events announced, as far as they went."""
+        if len(parsed.calls) < len(self.ids):
+            return False
+        return all(call.arguments.startswith(sent) for call, sent in zip(parsed.calls, self._arguments_sent))
 
     def _diff(self, parsed: ParsedMessage) -> list[Event]:
         events: list[Event] = []
