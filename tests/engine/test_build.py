@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from toolwire.engine import build
 from toolwire.engine.build import LLAMA_SERVER_ARGS, build_plan, llama_server_path, server_plan
 
 CPU = {"TOOLWIRE_CPU_FEATURES": "avx,avx2,fma,f16c"}
@@ -32,3 +33,12 @@ def test_an_unbuilt_server_is_none_and_a_built_one_is_found(tmp_path: Path, monk
     binary.write_text("#!/bin/sh\n")
     binary.chmod(0o755)
     assert llama_server_path(plan) == binary
+
+
+def test_the_nested_pip_does_not_inherit_the_frontends_hook_variables() -> None:
+    # pip 26.3 runs toolwire's backend with _PYPROJECT_HOOKS_BACKEND_PATH=<clone>/_build; the
+    # nested `pip wheel llama-cpp-python` must not look for scikit-build-core there
+    env = {"PATH": "/usr/bin", "_PYPROJECT_HOOKS_BACKEND_PATH": "/clone/_build",
+           "_PYPROJECT_HOOKS_BUILD_BACKEND": "toolwire_backend", "PEP517_BACKEND_PATH": "/clone/_build",
+           "CMAKE_ARGS": "-DX=1"}
+    assert build._outside_build_hooks(env) == {"PATH": "/usr/bin", "CMAKE_ARGS": "-DX=1"}

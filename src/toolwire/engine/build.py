@@ -148,6 +148,17 @@ def requirement(wheel: Path | None) -> str:
     return f"llama-cpp-python @ {wheel.resolve().as_uri()}"
 
 
+_HOOK_VARIABLES = ("_PYPROJECT_HOOKS_", "PEP517_")
+"""Prefixes of the variables a build frontend sets for the backend process it calls (pip
+26.3 passes `_PYPROJECT_HOOKS_BACKEND_PATH`): a nested `pip wheel` that inherits them
+looks for llama-cpp-python's backend in toolwire's `_build` folder and fails."""
+
+
+def _outside_build_hooks(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` without the build frontend's hook variables, for a nested pip."""
+    return {key: value for key, value in env.items() if not key.startswith(_HOOK_VARIABLES)}
+
+
 def ensure_wheel(plan: BuildPlan, log: Callable[[str], None] = print) -> Path:
     """The wheel for `plan`: from the cache, or built now (4-6 minutes on 2 cores) with
     `pip wheel` from the llama-cpp-python sdist, and cached."""
@@ -158,7 +169,8 @@ def ensure_wheel(plan: BuildPlan, log: Callable[[str], None] = print) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     log(f"toolwire: building llama-cpp-python {plan.version} with {' '.join(plan.cmake_args)} (once; cached in {folder})")
     with tempfile.TemporaryDirectory(prefix="toolwire-wheel-", dir=folder.parent) as scratch:
-        env = dict(os.environ, CMAKE_ARGS=" ".join(shlex.quote(arg) for arg in plan.cmake_args))
+        env = dict(_outside_build_hooks(os.environ),
+                   CMAKE_ARGS=" ".join(shlex.quote(arg) for arg in plan.cmake_args))
         env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 1))
         command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir",
                    "--no-binary", "llama-cpp-python", "-w", scratch, f"llama-cpp-python=={plan.version}"]
