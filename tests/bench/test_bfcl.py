@@ -107,6 +107,46 @@ def test_main_writes_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ca
     assert "| simple_python | constrained | 1 | 100.0 |" in capsys.readouterr().out
 
 
+def test_each_entry_is_asked_in_every_mode_before_the_next_entry() -> None:
+    first, second = load_category("simple_python")[1:3]
+    client = ScriptedClient({(entry.messages[0]["content"], constrained): _completion([])
+                             for entry in (first, second) for constrained in (True, False)})
+    bfcl.run(client, [first, second], ["constrained", "unconstrained"], progress=False)
+    assert [(sent["messages"][0]["content"], sent["constrained"]) for sent in client.sent] == [
+        (first.messages[0]["content"], True), (first.messages[0]["content"], False),
+        (second.messages[0]["content"], True), (second.messages[0]["content"], False)]
+
+
+def test_an_interrupted_run_resumes_from_its_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = load_category("simple_python")[1:3]
+    answers = {(entry.messages[0]["content"], True): _completion([]) for entry in (first, second)}
+    monkeypatch.setattr(bfcl, "sample", lambda entries, limit: [first, second])
+    argv = ("--categories", "simple_python", "--modes", "constrained", "--limit", "2")
+    interrupted = ScriptedClient({key: value for key, value in answers.items() if key[0] == first.messages[0]["content"]})
+
+    def stop_at_second(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        if len(interrupted.sent) == 1:
+            raise KeyboardInterrupt
+        return ScriptedClient.complete(interrupted, *args, **kwargs)
+
+    monkeypatch.setattr(interrupted, "complete", stop_at_second, raising=False)
+    monkeypatch.setattr(bfcl, "InProcessClient", lambda model: interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        bfcl.main(_args(tmp_path, *argv))
+    assert len((tmp_path / bfcl.JOURNAL).read_text().splitlines()) == 2  # the command, then one answer
+
+    resumed = ScriptedClient(answers)
+    monkeypatch.setattr(bfcl, "InProcessClient", lambda model: resumed)
+    assert bfcl.main(_args(tmp_path, *argv, "--resume")) == 0
+    assert [sent["messages"][0]["content"] for sent in resumed.sent] == [second.messages[0]["content"]]
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert [entry["id"] for entry in document["entries"]] == [first.id, second.id]
+    assert document["resumed_results"] == 1
+
+    with pytest.raises(ToolwireError, match="another command"):
+        bfcl.main(_args(tmp_path, "--categories", "simple_python", "--modes", "unconstrained", "--resume"))
+
+
 @pytest.mark.parametrize(("option", "value"), [("--categories", "simple,multiple"), ("--modes", "greedy")])
 def test_main_rejects_unknown_names(tmp_path: Path, option: str, value: str) -> None:
     with pytest.raises(ToolwireError, match="unknown"):

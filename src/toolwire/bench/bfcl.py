@@ -23,11 +23,11 @@ import json
 import platform
 import shlex
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from toolwire.bench.bfcl_convert import checker_calls, to_tools
 from toolwire.bench.bfcl_data import CATEGORIES, Entry, check, load_category, sample
@@ -234,21 +234,52 @@ def lenient_result(entry: Entry, strict: EntryResult, *, sanitize: bool = False)
 
 
 def run(client: Client, entries: Sequence[Entry], modes: Sequence[str], *, sanitize: bool = False,
-        max_tokens: int = DEFAULT_MAX_TOKENS, progress: bool = True) -> list[EntryResult]:
-    """Every entry in every mode, mode by mode, with a progress bar. Unconstrained answers
-    are also scored as `unconstrained-lenient`."""
+        max_tokens: int = DEFAULT_MAX_TOKENS, progress: bool = True, done: Sequence[EntryResult] = (),
+        on_result: Callable[[EntryResult], None] | None = None) -> list[EntryResult]:
+    """Every entry in every mode, with a progress bar. Entry by entry, each in every mode
+    in turn: the modes share the entry's cached prompt prefix and meet the same machine
+    load. Results in `done` (a resumed run's) are kept, not asked again; `on_result` sees
+    each new one as it comes. Unconstrained answers are also scored as
+    `unconstrained-lenient`."""
     from tqdm import tqdm
 
-    jobs: list[tuple[str, Entry]] = [(mode, entry) for mode in modes for entry in entries]
+    finished = {(result.id, result.mode): result for result in done}
+    jobs: list[tuple[str, Entry]] = [(mode, entry) for entry in entries for mode in modes]
     bar = tqdm(jobs, desc="bfcl", unit="q", disable=not progress, dynamic_ncols=True)
     results = []
     for mode, entry in bar:
-        bar.set_postfix_str(f"{mode} {entry.id}", refresh=False)
-        results.append(run_entry(client, entry, mode, sanitize=sanitize, max_tokens=max_tokens))
+        result = finished.get((entry.id, mode))
+        if result is None:
+            bar.set_postfix_str(f"{mode} {entry.id}", refresh=False)
+            result = run_entry(client, entry, mode, sanitize=sanitize, max_tokens=max_tokens)
+            if on_result is not None:
+                on_result(result)
+        results.append(result)
     results += [lenient_result(entry, result, sanitize=sanitize)
-                for entry, result in zip([e for m, e in jobs if m == "unconstrained"],
-                                         [r for r in results if r.mode == "unconstrained"])]
+                for (mode, entry), result in zip(jobs, results) if mode == "unconstrained"]
     return results
+
+
+JOURNAL = "entries.jsonl"
+"""Written as the run goes: the command on the first line, then one result per line, so an
+interrupted run can be resumed (`--resume`) and a long run watched."""
+
+
+def _open_journal(path: Path, command: str, resume: bool) -> tuple[list[EntryResult], Any]:
+    """The results an earlier run of `command` left in the journal (when resuming) and the
+    journal opened for appending."""
+    done: list[EntryResult] = []
+    if resume and path.exists():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        header = json.loads(lines[0]) if lines else {}
+        if header.get("command") != command:
+            raise ToolwireError(f"--resume: {path} is from another command ({header.get('command')!r}); "
+                                f"this one is {command!r}")
+        done = [EntryResult(**json.loads(line)) for line in lines[1:] if line.strip()]
+        return done, path.open("a", encoding="utf-8")
+    journal = path.open("w", encoding="utf-8")
+    journal.write(json.dumps({"command": command}) + "\n")
+    return done, journal
 
 
 def _names(text: str, allowed: Sequence[str], what: str) -> list[str]:
@@ -276,6 +307,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, help=f"per request (default {DEFAULT_MAX_TOKENS})")
     parser.add_argument("--output-dir", type=Path, default=Path("out/bfcl"), help="where results go (default out/bfcl)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--resume", action="store_true",
+                        help=f"keep the answers already in --output-dir's {JOURNAL} (from an interrupted run of the "
+                             "same command) and ask only the rest")
 
 
 def command_line(args: argparse.Namespace) -> str:
@@ -320,22 +354,32 @@ def main(args: argparse.Namespace) -> int:
     for mode in modes:
         mode_policies(mode)
     entries = [entry for category in categories for entry in sample(load_category(category), args.limit)]
+    out: Path = args.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    done, journal = _open_journal(out / JOURNAL, command_line(args), args.resume)
     started = time.perf_counter()
     client: Client = (
         RemoteClient(args.base_url, args.model, args.api_key) if args.base_url else InProcessClient(args.model)
     )
-    results = run(client, entries, modes, sanitize=args.sanitize_names, max_tokens=args.max_tokens,
-                  progress=not args.no_progress)
+
+    def record(result: EntryResult) -> None:
+        journal.write(json.dumps(asdict(result), ensure_ascii=False) + "\n")
+        journal.flush()
+
+    with journal:
+        results = run(client, entries, modes, sanitize=args.sanitize_names, max_tokens=args.max_tokens,
+                      progress=not args.no_progress, done=done, on_result=record)
     scores = score(results)
-    out: Path = args.output_dir
-    out.mkdir(parents=True, exist_ok=True)
     title = f"BFCL AST accuracy: {args.model}"
     meta = _meta(args, categories, modes)
     meta["elapsed_s"] = round(time.perf_counter() - started, 1)
+    meta["resumed_results"] = len(done)
+    meta["request_time_s"] = round(sum(r.latency_s for r in results if r.mode != LENIENT), 1)
     write_json(out / "results.json", meta, scores, results)
-    write_markdown(out / "results.md", title, meta["command"], scores, elapsed_s=meta["elapsed_s"])
+    write_markdown(out / "results.md", title, meta["command"], scores, elapsed_s=meta["request_time_s"])
     write_chart(out / "results.png", title, scores)
     print(markdown_table(scores), end="")
-    print(f"{len(entries)} entries x {len(modes)} modes in {meta['elapsed_s'] / 60:.1f} minutes")
+    print(f"{len(entries)} entries x {len(modes)} modes: {meta['request_time_s'] / 60:.1f} minutes of requests "
+          f"({len(done)} answers resumed; this run {meta['elapsed_s'] / 60:.1f} minutes)")
     print(f"wrote {out / 'results.json'}, {out / 'results.md'}, {out / 'results.png'}")
     return 0

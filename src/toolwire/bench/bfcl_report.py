@@ -132,8 +132,9 @@ def write_json(path: Path, meta: dict[str, Any], scores: Sequence[CategoryScore]
 
 def write_markdown(path: Path, title: str, command: str, scores: Sequence[CategoryScore],
                    elapsed_s: float | None = None) -> None:
-    """The table under a title, the command that produced it and how long it ran."""
-    took = f"Run time: {elapsed_s / 60:.1f} minutes.\n\n" if elapsed_s is not None else ""
+    """The table under a title, the command that produced it and how long its requests
+    took (model loading excluded)."""
+    took = f"Run time: {elapsed_s / 60:.1f} minutes of requests.\n\n" if elapsed_s is not None else ""
     path.write_text(f"# {title}\n\n```\n{command}\n```\n\n{took}{markdown_table(scores)}", encoding="utf-8")
 
 
