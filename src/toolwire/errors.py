@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ToolwireError", "RequestError", "SchemaError", "TemplateError", "ModelError", "UpstreamError", "ToolSourceError"]
+__all__ = ["ToolwireError", "RequestError", "SchemaError", "TemplateError", "ModelError", "UpstreamError", "ToolSourceError", "Cancelled"]
 
 
 class ToolwireError(Exception):
@@ -45,3 +45,7 @@ class UpstreamError(ToolwireError):
 
 class ToolSourceError(ToolwireError):
     """A tool source (an MCP server) cannot be started, reached or listed."""
+
+
+class Cancelled(ToolwireError):
+    """The caller cancelled a request before it was answered (its client went away)."""

@@ -222,13 +222,17 @@ class ParsedMessage:
         return AssistantMessage(content=self.content or None, tool_calls=tool_calls or None)
 
 
+TEXT_PART = "text"
+"""The one content part type a text-only model reads (`chat.request` refuses the others)."""
+
+
 def message_text(content: Content) -> str:
     """The text of a message's content: a string, or its text parts joined."""
     if content is None:
         return ""
     if isinstance(content, str):
         return content
-    return "".join(part.text or "" for part in content if part.type == "text")
+    return "".join(part.text or "" for part in content if part.type == TEXT_PART)
 
 
 _ROLE_TAGS = {"system", "developer", "user", "assistant", "tool", "function"}

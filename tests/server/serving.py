@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import httpx
 
 MODEL = "smollm2-135m"
+ALIAS = "m"
+"""The short name the tests send as `model` (served through `--alias`)."""
 
 
 def free_port() -> int:
@@ -55,7 +57,7 @@ class Server:
 def start_server(*args: str, api_key: str | None = None, timeout: float = 120) -> Server:
     """Start `toolwire serve --model smollm2-135m` on a free port; wait for /health."""
     port = free_port()
-    command = [*serve_command(), "--model", MODEL, "--port", str(port), "--ctx", "2048", *args]
+    command = [*serve_command(), "--model", MODEL, "--alias", ALIAS, "--port", str(port), "--ctx", "2048", *args]
     if api_key:
         command += ["--api-key", api_key]
     log = tempfile.NamedTemporaryFile(prefix="toolwire-serve-", suffix=".log", delete=False)

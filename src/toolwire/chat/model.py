@@ -3,12 +3,13 @@ requests; `load()` makes one from a packaged model, a GGUF path or `hf:` referen
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from toolwire.chat.policies import Policies, parse_policies
 from toolwire.chat.request import build_request
-from toolwire.chat.response import ResponseShape
+from toolwire.chat.response import ResponseShape, TurnUsage
 from toolwire.chat.turn import Turn
 from toolwire.engine.base import Engine
 from toolwire.engine.sampling import sampling_params
@@ -19,13 +20,16 @@ __all__ = ["ChatModel", "load"]
 
 class ChatModel:
     """A model + the wire format it speaks. `chat` answers like OpenAI's chat completions.
-    `policies` are the defaults of every request (see `toolwire.chat.policies`)."""
+    `policies` are the defaults of every request (see `toolwire.chat.policies`);
+    `turn_listeners` are told the tokens of every turn that ends (answered, cut, or closed
+    early), e.g. by the server's metrics."""
 
     def __init__(self, engine: Engine, format: Format, name: str, *, policies: Policies | None = None) -> None:
         self.engine = engine
         self.format = format
         self.name = name
         self.policies = policies or Policies()
+        self.turn_listeners: list[Callable[[TurnUsage], None]] = []
 
     def chat(
         self,
@@ -43,6 +47,7 @@ class ChatModel:
         policies: Policies | Mapping[str, Any] | None = None,
         thinking: bool | None = None,
         reasoning_effort: str | None = None,
+        cancel: threading.Event | None = None,
         **sampling: Any,
     ) -> dict[str, Any] | Iterator[dict[str, Any]]:
         """Answer a chat request. Returns an OpenAI `chat.completion` dict, or with `stream`
@@ -51,8 +56,9 @@ class ChatModel:
         `sampling`: the options of `toolwire.engine.sampling.SamplingParams` (temperature,
         top_p, top_k, min_p, penalties, seed, max_tokens, stop); `policies`: settings that
         override this model's `policies` for this request; `thinking` / `reasoning_effort`:
-        for templates of reasoning models that take them. Bad values raise `RequestError`
-        naming the field."""
+        for templates of reasoning models that take them; `cancel`: set from any thread, it
+        stops the turn before its next token (`Cancelled` is raised). Bad values raise
+        `RequestError` naming the field."""
         request = build_request(
             messages, tools=tools, tool_choice=tool_choice, parallel_tool_calls=parallel_tool_calls,
             functions=functions, function_call=function_call, response_format=response_format,
@@ -60,13 +66,20 @@ class ChatModel:
             policies=parse_policies(policies, self.policies, field="policies"),
             thinking=thinking, reasoning_effort=reasoning_effort,
         )
-        turn = Turn(self.engine, self.format, request)
+        turn = Turn(self.engine, self.format, request, cancel)
         shape = ResponseShape(self.name, legacy_functions=request.legacy_functions)
         if stream:
-            return _chunks(turn, shape, include_usage)
-        for _ in turn.events():
-            pass
+            return _chunks(turn, shape, include_usage, self._turn_ended)
+        try:
+            for _ in turn.events():
+                pass
+        finally:
+            self._turn_ended(turn.usage)
         return shape.completion(turn.result, turn.finish_reason, turn.usage, turn.notes)
+
+    def _turn_ended(self, usage: TurnUsage) -> None:
+        for listener in self.turn_listeners:
+            listener(usage)
 
     def render(self, messages: Any, tools: Any = None, *, namespaces: Mapping[str, str] | None = None) -> str:
         """The prompt this model would see for `messages` and `tools`."""
@@ -74,7 +87,8 @@ class ChatModel:
         return self.format.render(request.messages, request.tools, RenderOptions(namespaces=request.namespaces))
 
 
-def _chunks(turn: Turn, shape: ResponseShape, include_usage: bool) -> Iterator[dict[str, Any]]:
+def _chunks(turn: Turn, shape: ResponseShape, include_usage: bool,
+            ended: Callable[[TurnUsage], None]) -> Iterator[dict[str, Any]]:
     """The chunks of a streamed answer: the role, one per event, the finish reason, usage.
     The first chunk waits for the first event, so a request the engine refuses (a prompt
     longer than the context) raises before anything is sent."""
@@ -89,6 +103,7 @@ def _chunks(turn: Turn, shape: ResponseShape, include_usage: bool) -> Iterator[d
     finally:
         events.close()
         turn.close()
+        ended(turn.usage)
     yield from shape.final_chunks(turn.finish_reason, turn.usage if include_usage else None, turn.notes)
 
 

@@ -13,7 +13,7 @@ from toolwire.engine.sampling import SamplingParams
 from toolwire.errors import RequestError, SchemaError
 from toolwire.schema.jsonschema import normalize_parameters
 from toolwire.schema.relax import grammar_problem, relax_parameters
-from toolwire.types import Message, Tool, ToolChoice, parse_messages, parse_tool_choice, parse_tools, tools_from_functions
+from toolwire.types import TEXT_PART, Message, Tool, ToolChoice, parse_messages, parse_tool_choice, parse_tools, tools_from_functions
 
 __all__ = ["ChatRequest", "build_request"]
 
@@ -69,6 +69,7 @@ def build_request(
     parsed_messages = parse_messages(messages)
     if not parsed_messages:
         raise RequestError("messages: must contain at least one message", param="messages")
+    _text_only(parsed_messages)
     legacy = functions is not None and tools is None
     parsed_tools = tools_from_functions(functions) if legacy else parse_tools(_as_data(tools))
     names = [tool.name for tool in parsed_tools]
@@ -98,6 +99,19 @@ def build_request(
         policies=policies, namespaces=dict(namespaces or {}), thinking=thinking,
         reasoning_effort=reasoning_effort, notes=tuple(notes),
     )
+
+
+def _text_only(messages: list[Message]) -> None:
+    """Raise a RequestError naming the first content part that is not text (an image, audio,
+    a file): refused rather than dropped without a word."""
+    for index, message in enumerate(messages):
+        if not isinstance(message.content, list):
+            continue
+        for position, part in enumerate(message.content):
+            if part.type != TEXT_PART:
+                where = f"messages[{index}].content[{position}]"
+                raise RequestError(f"{where}: this model takes text only; a {part.type!r} part cannot be read "
+                                   "(send the text it shows instead)", param=where, code="unsupported_content")
 
 
 def _enforceable(schema: dict[str, Any], name: str, where: str, policies: Policies) -> tuple[dict[str, Any], list[str]]:

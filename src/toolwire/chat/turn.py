@@ -21,7 +21,9 @@ and the parser only once kept. Streamed and non-streamed answers come from the s
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import threading
 from typing import Any, Callable, Generator, Iterator
 
 from toolwire.chat.policies import (
@@ -44,10 +46,10 @@ from toolwire.chat.response import TurnUsage
 from toolwire.constrain import Constraint, ToolCallConstraint, lark_grammar, response_format_constraint
 from toolwire.engine.base import Chunk, Engine, Generation
 from toolwire.engine.sampling import SamplingParams
-from toolwire.errors import SchemaError
+from toolwire.errors import Cancelled, RequestError, SchemaError, TemplateError
 from toolwire.formats.base import Format, ReasoningSyntax, RenderOptions
 from toolwire.streaming import Event, StreamParser
-from toolwire.types import ParsedCall, ParsedMessage, UserMessage
+from toolwire.types import ParsedCall, ParsedMessage, UserMessage, message_text
 
 __all__ = ["Turn"]
 
@@ -59,14 +61,20 @@ class Turn:
     """One assistant turn for a validated request. Iterate `events()` once; afterwards
     `result`, `finish_reason`, `usage` and `notes` describe the answer."""
 
-    def __init__(self, engine: Engine, format: Format, request: ChatRequest) -> None:
+    def __init__(self, engine: Engine, format: Format, request: ChatRequest,
+                 cancel: threading.Event | None = None) -> None:
         self.engine = engine
+        self.cancel = cancel or threading.Event()
         self.request = request
         self.policies = request.policies
         describe = request.tool_choice != "none" or self.policies.describe_tools_when_none
         options = RenderOptions(describe_tools=describe, namespaces=request.namespaces,
                                 thinking=request.thinking, reasoning_effort=request.reasoning_effort)
-        self.prompt = format.render(request.messages, request.tools, options)
+        try:
+            self.prompt = format.render(request.messages, request.tools, options)
+        except TemplateError:
+            _refuse_if_over_context(engine, request)
+            raise
         # A generation prompt that opened the thinking block (`<think>`) is continued inside it.
         self.format = format = format.for_prompt(self.prompt)
         self.syntax = format.syntax
@@ -183,6 +191,7 @@ class Turn:
     def _support(self, before: str, call_text: str) -> float | None:
         """Nats by which the conversation raises the call's content tokens (see
         policies.support); None when the engine cannot score continuations."""
+        self._check_cancelled()
         score = getattr(self.engine, "continuation_logprobs", None)
         if score is None:
             return None
@@ -238,6 +247,7 @@ class Turn:
         chunks: list[Chunk] = []
         try:
             for chunk in generation:
+                self._check_cancelled()
                 chunks.append(chunk)
                 if watcher is None:
                     yield from self._take(chunk.text, held)
@@ -312,7 +322,12 @@ class Turn:
         the model's own)."""
         return bool(self.format.parse(text, partial=True, tools=self.request.tools).calls)
 
+    def _check_cancelled(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("the request was cancelled before it was answered")
+
     def _start(self, constraint: Constraint | None, room: int) -> Generation:
+        self._check_cancelled()
         sampling = self.request.sampling
         options = sampling.model_copy(update={"max_tokens": room, "stop": tuple(sampling.stop) + tuple(self.syntax.stops)})
         try:
@@ -432,6 +447,18 @@ class Turn:
             self.usage.rejected_tokens += probe.usage.completion_tokens
             self.usage.completion_tokens += probe.usage.completion_tokens
         return "text" if structured else "auto"
+
+
+def _refuse_if_over_context(engine: Engine, request: ChatRequest) -> None:
+    """Raise a RequestError when the request's own text is longer than the context (the
+    template sandbox stops such a prompt before the engine could count it)."""
+    text = "".join(message_text(getattr(message, "content", None)) for message in request.messages)
+    text += "".join(json.dumps(schema) for schema in request.schemas.values())
+    tokens = engine.count_tokens(text)
+    if tokens >= engine.n_ctx:
+        raise RequestError(
+            f"messages: the prompt is at least {tokens} tokens, {tokens - engine.n_ctx + 1} or more over what the "
+            f"context of {engine.n_ctx} tokens allows", param="messages", code="context_length_exceeded")
 
 
 def _inside_reasoning(text: str, reasoning: ReasoningSyntax) -> bool:

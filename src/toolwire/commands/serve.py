@@ -6,6 +6,7 @@ generates."""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from toolwire.commands._policies import add_policy_flags, policies_from_args
@@ -17,6 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     """Add the `serve` subcommand."""
     from toolwire.engine.remote import KINDS
     from toolwire.models import DEFAULT_MODEL
+    from toolwire.server.app import DEFAULT_MAX_TOKENS
 
     parser = subparsers.add_parser(
         "serve", help="serve a model over the OpenAI and Anthropic APIs",
@@ -27,9 +29,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8300)
     parser.add_argument("--api-key", default=None, help="require `Authorization: Bearer KEY` or `x-api-key: KEY`")
+    parser.add_argument("--alias", action="append", default=[], metavar="NAME",
+                        help="another name a request's `model` may give (repeatable); other names get 404. "
+                             "For clients that send a hosted model's name, such as Claude Code")
     parser.add_argument("--ctx", type=int, default=4096, help="context size in tokens")
     parser.add_argument("--max-queue", type=int, default=8, help="requests that may wait; more get 429")
-    parser.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
+    parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, metavar="N",
+                        help=f"token limit of a chat request that sets none (default {DEFAULT_MAX_TOKENS}; a request "
+                             "may ask for more, up to the context)")
+    parser.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"),
+                        help="info adds one access line per request (toolwire.access)")
     parser.add_argument("--no-check", action="store_true",
                         help="skip the engine check (a few tokens decoded in a subprocess) before serving")
     add_policy_flags(parser)
@@ -63,13 +72,19 @@ def run(args: argparse.Namespace) -> int:
     model = _upstream_model(args) if args.upstream else _local_model(args)
     if model is None:
         return 1
+    if args.max_tokens < 1:
+        raise ValueError("--max-tokens must be 1 or more")
     concurrency = args.concurrency or (32 if args.upstream else 1)
     if concurrency < 1:
         raise ValueError("--concurrency must be 1 or more")
-    app = create_app(model, api_key=args.api_key, max_queue=args.max_queue, concurrency=concurrency)
+    app = create_app(model, api_key=args.api_key, max_queue=args.max_queue, concurrency=concurrency,
+                     aliases=args.alias, default_max_tokens=args.max_tokens)
     via = f" via {args.upstream_kind} at {args.upstream}" if args.upstream else ""
     print(f"toolwire: serving {model.name}{via} on http://{args.host}:{args.port}/v1", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # toolwire.access writes one line per request (info), so uvicorn's own access log is off
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
+                timeout_graceful_shutdown=5)
     return 0
 
 

@@ -8,6 +8,7 @@ from typing import Any, Iterator
 from toolwire.errors import RequestError
 from toolwire.server.protocol import ChatCompletionRequest
 from toolwire.server.sse import ChatFraming, SseFraming
+from toolwire.types import ToolMessage
 
 __all__ = ["ChatCompletions", "chat_options", "plain"]
 
@@ -22,6 +23,7 @@ def plain(value: Any) -> Any:
 def chat_options(body: ChatCompletionRequest) -> dict[str, Any]:
     """The keyword arguments of `model.chat` for a request (without `stream`): the fields
     given, as plain data; sampling options left out take the model's defaults."""
+    _answers_name_their_calls(body)
     options: dict[str, Any] = {"messages": [m.model_dump(exclude_none=True) for m in body.messages]}
     for key in ("tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "response_format"):
         value = getattr(body, key)
@@ -38,6 +40,14 @@ def chat_options(body: ChatCompletionRequest) -> dict[str, Any]:
     if body.stream:
         options["include_usage"] = body.include_usage()
     return options
+
+
+def _answers_name_their_calls(body: ChatCompletionRequest) -> None:
+    """OpenAI's contract: a `tool` message says which call it answers (`tool_call_id`)."""
+    for index, message in enumerate(body.messages):
+        if isinstance(message, ToolMessage) and not message.tool_call_id:
+            where = f"messages[{index}].tool_call_id"
+            raise RequestError(f"{where}: a 'tool' message must name the call it answers", param=where)
 
 
 class ChatCompletions:
