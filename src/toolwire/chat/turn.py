@@ -163,7 +163,9 @@ class Turn:
             mark = len(self.pending)
             yield from self._take(boundary, held=True)
             before = self.output + self.pending
-            chunks = yield from self._generate(self._resume_constraint(), held=True)
+            # a further call with a guessed token is dropped whatever follows: stop there
+            guessed = None if policies.parallel_calls == "grounded" else _guessed_token(policies.call_confidence)
+            chunks = yield from self._generate(self._resume_constraint(), held=True, give_up=guessed)
             further = self._parse_pending().calls[len(calls):]
             verdict = self._judge_further(further[0] if further else None, calls, chunks, before)
             if verdict is not None:
@@ -174,14 +176,16 @@ class Turn:
     def _judge_further(self, call: ParsedCall | None, earlier: list[ParsedCall], chunks: list[Chunk],
                        before: str) -> str | None:
         """Why a further call toolwire asked for is dropped (None: kept)."""
+        grounding = self.policies.parallel_calls == "grounded"
+        if not grounding and not confident(chunks, self.policies.call_confidence):
+            written = f"{call.name}({call.arguments})" if call is not None else repr(_text_of(chunks))
+            return f"{written} was guessed: a token had probability {math.exp(confidence(chunks)):.2g}"
         if call is None or not call.complete:
             return "the further call was not finished"
-        if self.policies.parallel_calls == "grounded":
+        if grounding:
             return None if grounded(call, earlier, self.request.messages) else f"{call.name} is not grounded"
         if repeats_a_call(call, earlier):
             return f"{call.name}({call.arguments}) repeats a call of this turn"
-        if not confident(chunks, self.policies.call_confidence):
-            return f"{call.name}({call.arguments}) was guessed: a token had probability {math.exp(confidence(chunks)):.2g}"
         evidence = self._support(before, (self.output + self.pending)[len(before):])
         if evidence is None or evidence < self.policies.call_support:
             shown = "cannot be measured on this engine" if evidence is None else f"{evidence:.1f} nats"
@@ -227,13 +231,15 @@ class Turn:
 
     def _generate(self, constraint: Constraint | None, *, held: bool, watch: bool = False,
                   max_tokens: int | None = None, thinking_budget: int | None = None,
-                  ) -> Generator[Event, None, list[Chunk]]:
+                  give_up: Callable[[Chunk], bool] | None = None) -> Generator[Event, None, list[Chunk]]:
         """One generation after prompt + output (+ held text). Its text goes to the output
         and the parser (events yielded as they come), or, `held`, to `pending` for a policy
         to judge. `watch`: through the `call_syntax` watch, which may end it early and
         generate the call again under the calls grammar. `thinking_budget`: it ends once it
         has taken that many steps (tokens) and is still inside the thinking block
-        (`_thinking_cut`). Returns the engine's chunks."""
+        (`_thinking_cut`). `give_up`: it ends after the first chunk for which this is true
+        (a held generation whose verdict that chunk already decides). Returns the engine's
+        chunks."""
         self._thinking_cut = False
         room = self._remaining() if max_tokens is None else min(max_tokens, self._remaining())
         if room <= 0:
@@ -256,6 +262,8 @@ class Turn:
                     yield from self._take(passed, held)
                     if detected is not None:
                         break
+                if give_up is not None and give_up(chunk):
+                    break
                 if thinking_budget is not None and len(chunks) >= thinking_budget and self._still_thinking(watcher):
                     if watcher is not None:
                         passed, _ = watcher.flush()
@@ -447,6 +455,16 @@ class Turn:
             self.usage.rejected_tokens += probe.usage.completion_tokens
             self.usage.completion_tokens += probe.usage.completion_tokens
         return "text" if structured else "auto"
+
+
+def _guessed_token(threshold: float) -> Callable[[Chunk], bool]:
+    """Whether a chunk is a content token the model chose with probability below
+    `threshold` (what makes a further call *guessed*, see `policies.confidence`)."""
+    return lambda chunk: confidence([chunk]) < math.log(threshold)
+
+
+def _text_of(chunks: list[Chunk]) -> str:
+    return "".join(chunk.text for chunk in chunks)
 
 
 def _refuse_if_over_context(engine: Engine, request: ChatRequest) -> None:
