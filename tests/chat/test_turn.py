@@ -74,6 +74,18 @@ def test_a_guessed_value_ends_the_turn_and_never_leaks_into_content() -> None:
     assert result["usage"]["completion_tokens_details"]["rejected_prediction_tokens"] > 0
 
 
+def test_a_further_call_stops_at_its_first_guessed_token() -> None:
+    first = hermes_call("get_weather", city="Paris")
+    guessed = chunks('<tool_call>\n{"name": "', ("get_time", UNSURE), '", "arguments": {"city": "', ("Paris", SURE),
+                     '"}}\n</tool_call>')
+    chat_model, engine = model(first, guessed)
+    result = ask(chat_model, "Weather in Paris?")
+    assert calls(result) == [("get_weather", {"city": "Paris"})]
+    assert result["usage"]["completion_tokens"] == len(first) + 2  # the forced opening and the guessed name
+    assert "'<tool_call>\\n{\"name\": \"get_time' was guessed" in result["toolwire"]["notes"][0]["detail"]
+    assert engine.scored == []  # no support measured for a call already decided
+
+
 def test_a_certain_variation_the_conversation_does_not_support_is_dropped() -> None:
     chat_model, _ = model(hermes_call("convert", to="miles"), hermes_call("convert", to="kilometers"),
                           evidence={"miles": 5.0})
