@@ -108,17 +108,24 @@ def _chunks(turn: Turn, shape: ResponseShape, include_usage: bool,
 
 
 def load(model: str | Path = "qwen2.5-coder-0.5b", *, format: str | None = None, n_ctx: int = 4096,
-         n_threads: int | None = None, policies: Policies | Mapping[str, Any] | None = None) -> ChatModel:
+         n_threads: int | None = None, policies: Policies | Mapping[str, Any] | None = None,
+         slots: int = 1) -> ChatModel:
     """Load a packaged model by name, a local GGUF path, or `hf:owner/repo/file.gguf`.
 
     `format` None picks the format from the GGUF chat template: a template with a tool-call
     syntax renders itself (`jinja`) and is parsed by the detected format; a ChatML template
     without one (SmolLM2's) uses `chatml-functions`; anything else `generic`. `policies`:
-    the model's default policy settings."""
+    the model's default policy settings. `slots` > 1: that many generations decode together
+    in one batch (`engine.batched`), each with a context of `n_ctx` tokens."""
     from toolwire.engine.llamacpp import LlamaEngine
     from toolwire.formats.choice import choose_format
     from toolwire.models import resolve_model
 
     path = resolve_model(str(model))
-    engine = LlamaEngine(path, n_ctx=n_ctx, n_threads=n_threads)
+    if slots > 1:
+        from toolwire.engine.batched import BatchedLlamaEngine
+
+        engine: Engine = BatchedLlamaEngine(path, slots=slots, n_ctx=n_ctx, n_threads=n_threads)
+    else:
+        engine = LlamaEngine(path, n_ctx=n_ctx, n_threads=n_threads)
     return ChatModel(engine, choose_format(path, format), name=str(model), policies=parse_policies(policies))

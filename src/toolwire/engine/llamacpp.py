@@ -45,6 +45,7 @@ class LlamaEngine:
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot load model {path}: {exc}") from exc
         self.path = Path(path)
+        self.n_threads = threads
         self.n_ctx = self.llama.n_ctx()
         self._ctx = self.llama._ctx.ctx
         self._vocab = llama_cpp.llama_model_get_vocab(self.llama.model)
@@ -301,15 +302,16 @@ class LlamaEngine:
             usage.generation_seconds = time.perf_counter() - started - usage.prompt_seconds
 
     def _step(self, sampler: Sampler, matcher, jump_forward: bool,  # type: ignore[no-untyped-def]
-              room: int) -> tuple[list[int], list[int], float | None]:
-        """Sample one token (under the grammar's mask) and take the tokens it then forces.
-        Also returns the sampled token's log-probability under the model (temperature 1,
-        no mask), or None when the grammar allowed no other token."""
+              room: int, logits: np.ndarray | None = None) -> tuple[list[int], list[int], float | None]:
+        """Sample one token from `logits` (default: the last evaluated token's) under the
+        grammar's mask and take the tokens it then forces. Also returns the sampled token's
+        log-probability under the model (temperature 1, no mask), or None when the grammar
+        allowed no other token."""
         allowed = None
         if matcher is not None:
             bitmask = np.frombuffer(matcher.compute_bitmask(), dtype=np.uint8)
             allowed = np.unpackbits(bitmask, bitorder="little").astype(bool)
-        logits = self._logits()
+        logits = self._logits() if logits is None else logits
         raw = logits.copy()
         token = sampler.sample(logits, allowed)
         logprob = None
