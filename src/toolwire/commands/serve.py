@@ -42,8 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--no-check", action="store_true",
                         help="skip the engine check (a few tokens decoded in a subprocess) before serving")
     add_policy_flags(parser)
-    parser.add_argument("--concurrency", type=int, default=None,
-                        help="generations at once (default 1; 32 with --upstream, whose server batches)")
+    parser.add_argument("--parallel", "--concurrency", dest="parallel", type=int, default=None, metavar="N",
+                        help="generations at once: N slots decoding in one batch, each with --ctx tokens of context "
+                             "(default 1; with --upstream 32, whose server batches)")
     gateway = parser.add_argument_group("gateway", "generate on another server instead of loading --model")
     gateway.add_argument("--upstream", default=None, metavar="URL", help="the engine server's base URL")
     gateway.add_argument("--upstream-kind", default="llama.cpp", choices=KINDS, help="what the upstream is")
@@ -69,14 +70,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_queue < 0:
         raise ValueError("--max-queue must be 0 or more")
+    if args.parallel is not None and args.parallel < 1:
+        raise ValueError("--parallel must be 1 or more")
+    if args.max_tokens < 1:
+        raise ValueError("--max-tokens must be 1 or more")
     model = _upstream_model(args) if args.upstream else _local_model(args)
     if model is None:
         return 1
-    if args.max_tokens < 1:
-        raise ValueError("--max-tokens must be 1 or more")
-    concurrency = args.concurrency or (32 if args.upstream else 1)
-    if concurrency < 1:
-        raise ValueError("--concurrency must be 1 or more")
+    concurrency = args.parallel or (32 if args.upstream else 1)
     app = create_app(model, api_key=args.api_key, max_queue=args.max_queue, concurrency=concurrency,
                      aliases=args.alias, default_max_tokens=args.max_tokens)
     via = f" via {args.upstream_kind} at {args.upstream}" if args.upstream else ""
@@ -102,7 +103,8 @@ def _local_model(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         if not check.ok:
             print(f"toolwire: cannot serve: {check.diagnosis()}", file=sys.stderr, flush=True)
             return None
-    model = load(str(path), format=args.format, n_ctx=args.ctx, policies=policies_from_args(args))
+    model = load(str(path), format=args.format, n_ctx=args.ctx, policies=policies_from_args(args),
+                 slots=args.parallel or 1)
     model.name = args.model
     model.engine.lltokenizer  # build the grammar tokenizer now, not in the first request
     return model
