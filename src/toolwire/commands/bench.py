@@ -9,7 +9,7 @@ import importlib
 import importlib.util
 from typing import Any
 
-__all__ = ["register", "register_bfcl", "register_speed"]
+__all__ = ["register", "register_bfcl", "register_serve", "register_speed"]
 
 
 def _lazy_main(module: str) -> Any:
@@ -31,6 +31,16 @@ def register_bfcl(sub: Any) -> None:
     parser.set_defaults(handler=_lazy_main("toolwire.bench.bfcl"))
 
 
+def register_serve(sub: Any) -> None:
+    """`toolwire bench serve`: the server under concurrent clients, beside llama-server."""
+    from toolwire.bench import serve
+
+    parser = sub.add_parser("serve", help="the server under 1..N concurrent clients, beside llama-server",
+                            description=serve.__doc__.splitlines()[0] if serve.__doc__ else None)
+    serve.add_arguments(parser)
+    parser.set_defaults(handler=_lazy_main("toolwire.bench.serve"))
+
+
 # --- bench speed (owned by the lead: toolwire/bench/speed.py) -------------------------
 def register_speed(sub: Any) -> None:
     """`toolwire bench speed`: options and run come from `toolwire.bench.speed`, imported
@@ -44,8 +54,9 @@ def register_speed(sub: Any) -> None:
 
 
 def register(subparsers: Any) -> None:
-    """Add `bench` with its `bfcl` and `speed` subcommands."""
-    parser = subparsers.add_parser("bench", help="benchmarks: bfcl, speed")
-    sub = parser.add_subparsers(dest="bench_command", required=True, metavar="{bfcl,speed}")
+    """Add `bench` with its `bfcl`, `serve` and `speed` subcommands."""
+    parser = subparsers.add_parser("bench", help="benchmarks: bfcl, serve, speed")
+    sub = parser.add_subparsers(dest="bench_command", required=True, metavar="{bfcl,serve,speed}")
     register_bfcl(sub)
+    register_serve(sub)
     register_speed(sub)
