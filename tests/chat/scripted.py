@@ -64,16 +64,16 @@ class ScriptedEngine:
 
     def _replay(self, generation: Generation, script: Sequence[Chunk], sampling: SamplingParams) -> Iterator[Chunk]:
         generation.usage = Usage(prompt_tokens=10, completion_tokens=0)
-        generation.finish_reason = "stop"
+        generation.finish_reason = "length"  # as the llama.cpp engines: until the output ends on its own
         for chunk in script:
             if sampling.max_tokens is not None and generation.usage.completion_tokens >= sampling.max_tokens:
-                generation.finish_reason = "length"
                 return
             if generation.cancelled:
                 generation.finish_reason = "cancelled"
                 return
             generation.usage.completion_tokens += 1
             yield chunk
+        generation.finish_reason = "stop"
 
     def count_tokens(self, text: str) -> int:
         return max(1, len(text) // 4)

@@ -81,6 +81,7 @@ def test_a_further_call_stops_at_its_first_guessed_token() -> None:
     chat_model, engine = model(first, guessed)
     result = ask(chat_model, "Weather in Paris?")
     assert calls(result) == [("get_weather", {"city": "Paris"})]
+    assert result["choices"][0]["finish_reason"] == "tool_calls"  # ended by toolwire, not cut
     assert result["usage"]["completion_tokens"] == len(first) + 2  # the forced opening and the guessed name
     assert "'<tool_call>\\n{\"name\": \"get_time' was guessed" in result["toolwire"]["notes"][0]["detail"]
     assert engine.scored == []  # no support measured for a call already decided

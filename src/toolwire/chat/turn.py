@@ -250,6 +250,7 @@ class Turn:
                                is_call=self._reads_as_call) if watch else None
         generation = self._start(constraint, room)
         detected: str | None = None
+        gave_up = False
         chunks: list[Chunk] = []
         try:
             for chunk in generation:
@@ -263,6 +264,7 @@ class Turn:
                     if detected is not None:
                         break
                 if give_up is not None and give_up(chunk):
+                    gave_up = True
                     break
                 if thinking_budget is not None and len(chunks) >= thinking_budget and self._still_thinking(watcher):
                     if watcher is not None:
@@ -277,7 +279,8 @@ class Turn:
         finally:
             self.close()
             self.usage.add(generation.usage)
-        self._ended_by = generation.finish_reason or "stop"
+        # a generation given up was ended by toolwire, not cut by the token limit
+        self._ended_by = "stop" if gave_up else (generation.finish_reason or "stop")
         if detected is not None and watcher is not None:
             yield from self._repair(detected, watcher.held, held)
         return chunks
