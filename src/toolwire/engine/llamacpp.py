@@ -156,19 +156,36 @@ class LlamaEngine:
         pointer = llama_cpp.llama_get_logits_ith(self._ctx, index)
         return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,)).copy()
 
-    def _evaluate_prompt(self, tokens: list[int]) -> int:
-        """Reuse the cached prefix; evaluate the rest. Returns the number reused."""
+    def _evaluate_prompt(self, tokens: list[int], steps: Sequence[Sequence[int]] = ()) -> int:
+        """Reuse the cached prefix; evaluate the rest. Returns the number reused.
+
+        The prompt's last token is always evaluated on its own, and each of `steps` (a
+        generation's tokens after the prompt, resumed after another generation used the
+        context) as the one batch it first was: on some CPUs a token's logits differ by
+        tenths of a nat between a batch of one and a batch of many (the matrix kernels add
+        in another order), enough to flip a greedy choice between near ties. So an answer
+        is the same whether its prompt was cached or not."""
+        whole = list(tokens) + [token for step in steps for token in step]
+        bounds = [len(tokens) - 1, len(tokens)]
+        for step in steps:
+            bounds.append(bounds[-1] + len(step))
         common = 0
-        for cached, new in zip(self._cached, tokens):
+        for cached, new in zip(self._cached, whole):
             if cached != new:
                 break
             common += 1
-        common = min(common, len(tokens) - 1)  # the last prompt token gives the logits
+        common = min(common, len(whole) - 1)  # the last token gives the logits
+        if common >= bounds[0]:  # keep whole units: the prompt's last token, then whole steps
+            common = max(bound for bound in bounds if bound <= common)
         memory = llama_cpp.llama_get_memory(self._ctx)
         llama_cpp.llama_memory_seq_rm(memory, 0, common, -1)
         del self._cached[common:]
-        self._decode(tokens[common:])
-        return common
+        if common < bounds[0]:
+            self._decode(whole[common:bounds[0]])
+        for start, end in zip(bounds, bounds[1:]):
+            if end > common:
+                self._decode(whole[max(start, common):end])
+        return min(common, len(tokens))
 
     def next_token_logprobs(self, prompt: str, tokens: Sequence[str]) -> dict[str, float]:
         """Log-probabilities (temperature 1, no constraint) of the first token of each text
@@ -255,10 +272,10 @@ class LlamaEngine:
         usage = generation.usage
         usage.prompt_tokens = len(prompt)
         started = time.perf_counter()
-        history = list(prompt)  # tokens whose KV entries this generation needs
+        steps: list[list[int]] = []  # generated after the prompt, one batch each
         pending: list[int] = []  # generated, not evaluated yet
         with self._lock:
-            usage.cached_tokens = self._evaluate_prompt(history)
+            usage.cached_tokens = self._evaluate_prompt(prompt)
             self._owner = generation
         usage.prompt_seconds = time.perf_counter() - started
         sampler = Sampler(sampling)
@@ -273,7 +290,7 @@ class LlamaEngine:
                     if pending and self._owner is generation:
                         self._decode(pending)
                     elif self._owner is not generation:
-                        self._evaluate_prompt(history)
+                        self._evaluate_prompt(prompt, steps)
                         self._owner = generation
                     pending = []
                     step, forced, logprob = self._step(sampler, matcher, jump_forward, limit - usage.completion_tokens)
@@ -283,7 +300,7 @@ class LlamaEngine:
                     break
                 for token in step:
                     sampler.accept(token)
-                history += step
+                steps.append(step)
                 pending = step
                 stopped = False
                 for part, is_forced in ((step[:1], False), (forced, True)):  # the sampled token, then the forced run
@@ -302,14 +319,16 @@ class LlamaEngine:
             usage.generation_seconds = time.perf_counter() - started - usage.prompt_seconds
 
     def _step(self, sampler: Sampler, matcher, jump_forward: bool,  # type: ignore[no-untyped-def]
-              room: int, logits: np.ndarray | None = None) -> tuple[list[int], list[int], float | None]:
+              room: int, logits: np.ndarray | None = None,
+              bitmask: np.ndarray | None = None) -> tuple[list[int], list[int], float | None]:
         """Sample one token from `logits` (default: the last evaluated token's) under the
-        grammar's mask and take the tokens it then forces. Also returns the sampled token's
-        log-probability under the model (temperature 1, no mask), or None when the grammar
-        allowed no other token."""
+        grammar's mask (`bitmask`: computed already, as bytes) and take the tokens it then
+        forces. Also returns the sampled token's log-probability under the model
+        (temperature 1, no mask), or None when the grammar allowed no other token."""
         allowed = None
         if matcher is not None:
-            bitmask = np.frombuffer(matcher.compute_bitmask(), dtype=np.uint8)
+            if bitmask is None:
+                bitmask = np.frombuffer(matcher.compute_bitmask(), dtype=np.uint8)
             allowed = np.unpackbits(bitmask, bitorder="little").astype(bool)
         logits = self._logits() if logits is None else logits
         raw = logits.copy()
