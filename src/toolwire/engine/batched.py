@@ -42,11 +42,11 @@ _END = object()
 @dataclass
 class _Job:
     """Work for one slot: tokens to evaluate, and what to do with the logits of the last
-    one (`on_logits(rows)`, rows in sequence order; returns the next tokens to evaluate, or
-    None when the job is done)."""
+    one (`on_logits(rows, bitmask)`, rows in sequence order, the grammar mask of `matcher`
+    when it has one; returns the next tokens to evaluate, or None when the job is done)."""
 
     prompt: list[int]
-    on_logits: Callable[[list[np.ndarray]], list[int] | None]
+    on_logits: Callable[[list[np.ndarray], np.ndarray | None], list[int] | None]
     logits_from: int
     """Index (in the slot's sequence) from which every evaluated token's logits are wanted;
     len(prompt) - 1 for a generation (only the last)."""
@@ -56,6 +56,9 @@ class _Job:
     rows: list[np.ndarray] = field(default_factory=list)
     reused: int = 0
     error: Exception | None = None
+    matcher: Any = None
+    started: bool = False
+    """Whether the token at `logits_from` was evaluated (the prompt before it comes first)."""
 
 
 @dataclass
@@ -96,6 +99,7 @@ class BatchedLlamaEngine(LlamaEngine):
         self._batch = llama_cpp.llama_batch_init(n_batch, 0, slots)
         self._waiting: list[_Job] = []
         self._uses = 0
+        self._executor: Any = None
         self._wake = threading.Condition(threading.RLock())
         self._closed = False
         self.steps = 0
@@ -128,7 +132,8 @@ class BatchedLlamaEngine(LlamaEngine):
         generation = Generation(iter(()))
         chunks: queue.SimpleQueue[Any] = queue.SimpleQueue()
         state = _Decoding(self, generation, sampling, matcher, limit, jump_forward, chunks)
-        job = _Job(tokens, state.step, len(tokens) - 1, cancelled=lambda: generation.cancelled, on_end=state.end)
+        job = _Job(tokens, state.step, len(tokens) - 1, cancelled=lambda: generation.cancelled, on_end=state.end,
+                   matcher=matcher)
         state.job = job
         generation.usage.prompt_tokens = len(tokens)
         self._submit(job)
@@ -182,10 +187,10 @@ class BatchedLlamaEngine(LlamaEngine):
         done = threading.Event()
         result: list[np.ndarray] = []
 
-        def keep(rows: list[np.ndarray]) -> None:
+        def keep(rows: list[np.ndarray], bitmask: np.ndarray | None) -> None:
             result.extend(rows)
 
-        job = _Job(tokens, keep, logits_from, on_end=done.set)  # type: ignore[arg-type]
+        job = _Job(tokens, keep, logits_from, on_end=done.set)
         self._submit(job)
         done.wait()
         if len(result) != len(tokens) - logits_from:
@@ -265,7 +270,12 @@ class BatchedLlamaEngine(LlamaEngine):
         for slot in running:
             job = slot.job
             assert job is not None
-            take = job.to_eval[:room]
+            count = room
+            if not job.started:  # the first token whose logits are wanted goes on its own, as in LlamaEngine
+                before = job.logits_from - len(slot.cached)
+                count = min(room, before) if before > 0 else 1
+                job.started = before <= 0
+            take = job.to_eval[:count]
             if not take:
                 break
             base = len(slot.cached)
@@ -297,19 +307,38 @@ class BatchedLlamaEngine(LlamaEngine):
         for i, (slot, wanted) in enumerate(entries):
             if wanted:
                 rows.setdefault(slot.index, []).append(self._logits(i))
-        for slot in {id(slot): slot for slot, _ in entries}.values():
+        stepped = list({id(slot): slot for slot, _ in entries}.values())
+        for slot in stepped:
+            slot.job.rows += rows.get(slot.index, [])  # type: ignore[union-attr]
+        ready = [slot for slot in stepped if slot.job is not None and not slot.job.to_eval]
+        masks = self._masks([slot.job for slot in ready])  # type: ignore[misc]
+        for slot in ready:
             job = slot.job
             assert job is not None
-            job.rows += rows.get(slot.index, [])
-            if job.to_eval:
-                continue  # its prompt goes on in the next step
-            more = job.on_logits(job.rows)
+            more = job.on_logits(job.rows, masks.get(id(job)))
             job.rows = []
             if more is None:
                 self._finish(slot)
             else:
                 job.to_eval = list(more)
                 job.logits_from = len(slot.cached) + len(more) - 1
+
+    def _masks(self, jobs: list[_Job]) -> dict[int, np.ndarray]:
+        """The grammar masks of the jobs that have a matcher, computed together (llguidance
+        fills them in parallel), as bytes per job."""
+        import llguidance.numpy
+
+        constrained = [job for job in jobs if job.matcher is not None]
+        if not constrained:
+            return {}
+        if self._executor is None:
+            import llguidance
+
+            self._executor = llguidance.LLExecutor()
+        words = llguidance.numpy.allocate_token_bitmask(len(constrained), self.lltokenizer.vocab_size)
+        llguidance.numpy.fill_next_token_bitmask_par(
+            self._executor, [(job.matcher, index) for index, job in enumerate(constrained)], words)
+        return {id(job): words[index].view(np.uint8) for index, job in enumerate(constrained)}
 
     def _finish(self, slot: _Slot, error: Exception | None = None) -> None:
         job = slot.job
@@ -340,7 +369,7 @@ class _Decoding:
         self.first = True
         generation.finish_reason = "length"
 
-    def step(self, rows: list[np.ndarray]) -> list[int] | None:
+    def step(self, rows: list[np.ndarray], bitmask: np.ndarray | None) -> list[int] | None:
         """The next tokens after the logits of the last evaluated one (None: done)."""
         engine, usage = self.engine, self.generation.usage
         if self.first:
@@ -350,7 +379,7 @@ class _Decoding:
         if usage.completion_tokens >= self.limit:
             return None
         step, forced, logprob = engine._step(self.sampler, self.matcher, self.jump_forward,
-                                             self.limit - usage.completion_tokens, rows[-1])
+                                             self.limit - usage.completion_tokens, rows[-1], bitmask)
         usage.completion_tokens += len(step)
         if step[0] in engine.end_token_ids:
             self.generation.finish_reason = "stop"
