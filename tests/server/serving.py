@@ -57,7 +57,9 @@ class Server:
 def start_server(*args: str, api_key: str | None = None, timeout: float = 120) -> Server:
     """Start `toolwire serve --model smollm2-135m` on a free port; wait for /health."""
     port = free_port()
-    command = [*serve_command(), "--model", MODEL, "--alias", ALIAS, "--port", str(port), "--ctx", "2048", *args]
+    # the aliases let tests (and gateways in front of an upstream named otherwise) say `model="m"` or MODEL
+    command = [*serve_command(), "--model", MODEL, "--alias", ALIAS, "--alias", MODEL, "--port", str(port),
+               "--ctx", "2048", *args]
     if api_key:
         command += ["--api-key", api_key]
     log = tempfile.NamedTemporaryFile(prefix="toolwire-serve-", suffix=".log", delete=False)

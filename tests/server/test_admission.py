@@ -20,8 +20,8 @@ LONG = {"messages": [{"role": "user", "content": "Write a long story about a dra
 
 @pytest.fixture(scope="module")
 def guarded() -> Iterator[Server]:
-    """A server that needs a key and lets one request wait."""
-    running = start_server("--max-queue", "1", api_key=KEY)
+    """A server that needs a key, runs one generation at a time and lets one request wait."""
+    running = start_server("--parallel", "1", "--max-queue", "1", api_key=KEY)
     yield running
     stop_server(running)
 

@@ -213,7 +213,7 @@ def test_invalid_json_body_and_unknown_route(server: Server) -> None:
 
 
 def test_models(client: openai.OpenAI) -> None:
-    assert [model.id for model in client.models.list()] == ["smollm2-135m"]
+    assert [model.id for model in client.models.list()] == ["smollm2-135m", "m"]  # the served name, then aliases
 
 
 def test_health_answers_during_generation_and_disconnect_frees_the_engine(server: Server) -> None:

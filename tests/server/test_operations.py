@@ -24,8 +24,9 @@ LONG = [{"role": "user", "content": "Write a very long story about a dragon, at 
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[Server]:
-    """A server of its own: access log on, a small default token limit."""
-    running = start_server("--log-level", "info", "--max-tokens", str(DEFAULT_LIMIT))
+    """A server of its own: access log on, a small default token limit, one slot (so that a
+    second request waits)."""
+    running = start_server("--log-level", "info", "--max-tokens", str(DEFAULT_LIMIT), "--parallel", "1")
     yield running
     stop_server(running)
 
@@ -58,7 +59,7 @@ def wait_idle(server: Server, within_s: float) -> float:
 
 
 def test_the_served_name_and_its_aliases_are_listed_and_answered(served: Server, client: openai.OpenAI) -> None:
-    assert [card.id for card in client.models.list().data] == [MODEL, ALIAS]
+    assert [card.id for card in client.models.list().data] == [MODEL, ALIAS]  # MODEL as an alias is no second name
     for name in (MODEL, ALIAS):
         assert client.chat.completions.create(model=name, messages=[{"role": "user", "content": "Hi"}],
                                               max_tokens=2).choices

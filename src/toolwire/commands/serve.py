@@ -11,7 +11,18 @@ import sys
 
 from toolwire.commands._policies import add_policy_flags, policies_from_args
 
-__all__ = ["main", "register", "run"]
+__all__ = ["default_slots", "main", "register", "run"]
+
+SLOT_TOKENS = 16384
+"""Context tokens spread over the default slots: the KV cache they take stays small (about
+200 MB on the default model) and a few slots already give most of what batching gains on a
+CPU (docs/benchmarks.md, `toolwire bench serve`)."""
+MAX_DEFAULT_SLOTS = 4
+
+
+def default_slots(ctx: int) -> int:
+    """The slots `serve` runs when `--parallel` is not given."""
+    return max(1, min(MAX_DEFAULT_SLOTS, SLOT_TOKENS // max(ctx, 1)))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -44,7 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add_policy_flags(parser)
     parser.add_argument("--parallel", "--concurrency", dest="parallel", type=int, default=None, metavar="N",
                         help="generations at once: N slots decoding in one batch, each with --ctx tokens of context "
-                             "(default 1; with --upstream 32, whose server batches)")
+                             f"(default {SLOT_TOKENS} // --ctx, between 1 and {MAX_DEFAULT_SLOTS}: 4 at --ctx 4096; "
+                             "with --upstream 32, whose server batches)")
     gateway = parser.add_argument_group("gateway", "generate on another server instead of loading --model")
     gateway.add_argument("--upstream", default=None, metavar="URL", help="the engine server's base URL")
     gateway.add_argument("--upstream-kind", default="llama.cpp", choices=KINDS, help="what the upstream is")
@@ -77,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     model = _upstream_model(args) if args.upstream else _local_model(args)
     if model is None:
         return 1
-    concurrency = args.parallel or (32 if args.upstream else 1)
+    concurrency = args.parallel or (32 if args.upstream else default_slots(args.ctx))
     app = create_app(model, api_key=args.api_key, max_queue=args.max_queue, concurrency=concurrency,
                      aliases=args.alias, default_max_tokens=args.max_tokens)
     via = f" via {args.upstream_kind} at {args.upstream}" if args.upstream else ""
@@ -104,7 +116,7 @@ def _local_model(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             print(f"toolwire: cannot serve: {check.diagnosis()}", file=sys.stderr, flush=True)
             return None
     model = load(str(path), format=args.format, n_ctx=args.ctx, policies=policies_from_args(args),
-                 slots=args.parallel or 1)
+                 slots=args.parallel or default_slots(args.ctx))
     model.name = args.model
     model.engine.lltokenizer  # build the grammar tokenizer now, not in the first request
     return model
