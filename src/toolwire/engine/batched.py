@@ -30,9 +30,8 @@ import numpy as np
 
 from toolwire.constrain import Constraint, lark_grammar
 from toolwire.engine.base import Chunk, Generation
-from toolwire.engine.llamacpp import LlamaEngine, _TextAssembler
+from toolwire.engine.llamacpp import LlamaEngine, _TextAssembler, token_logprob
 from toolwire.engine.sampling import Sampler, SamplingParams
-from toolwire.errors import RequestError
 
 __all__ = ["BatchedLlamaEngine"]
 
@@ -146,19 +145,14 @@ class BatchedLlamaEngine(LlamaEngine):
             return []
         start = self._checked_prompt(prompt)
         rows = self._score(start + tokens[:-1], len(start) - 1)
-        values = [_logprob(row, token) for row, token in zip(rows, tokens)]
+        values = [token_logprob(row, token) for row, token in zip(rows, tokens)]
         return [(self._pieces[token].decode("utf-8", "replace"), value) for token, value in zip(tokens, values)]
 
     def next_token_logprobs(self, prompt: str, tokens: Sequence[str]) -> dict[str, float]:
-        ids = {}
-        for text in tokens:
-            encoded = self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-            if not encoded:
-                raise RequestError(f"tokens: {text!r} is no token", param="tokens")
-            ids[text] = encoded[0]
+        ids = self._first_tokens(tokens)
         prompt_tokens = self._checked_prompt(prompt)
         [row] = self._score(prompt_tokens, len(prompt_tokens) - 1)
-        return {text: _logprob(row, token) for text, token in ids.items()}
+        return {text: token_logprob(row, token) for text, token in ids.items()}
 
     def forget(self) -> None:
         """Drop every slot's cached prefix (waits for running jobs to end)."""
@@ -171,16 +165,6 @@ class BatchedLlamaEngine(LlamaEngine):
                 slot.cached = []
 
     # -- jobs ------------------------------------------------------------------------------------
-
-    def _checked_prompt(self, prompt: str) -> list[int]:
-        tokens = self.tokenize(prompt)
-        if not tokens:
-            raise RequestError("prompt: must not be empty", param="prompt")
-        if len(tokens) >= self.n_ctx:
-            raise RequestError(
-                f"messages: the prompt is {len(tokens)} tokens, {len(tokens) - self.n_ctx + 1} more than the "
-                f"context of {self.n_ctx} tokens allows", param="messages", code="context_length_exceeded")
-        return tokens
 
     def _score(self, tokens: list[int], logits_from: int) -> list[np.ndarray]:
         """The logits after each of `tokens` from `logits_from` on, evaluated in a slot."""
@@ -433,8 +417,3 @@ def _common(cached: Sequence[int], tokens: Sequence[int]) -> int:
             break
         count += 1
     return count
-
-
-def _logprob(row: np.ndarray, token: int) -> float:
-    top = float(row.max())
-    return float(row[token]) - (top + float(np.log(np.exp(row - top).sum())))

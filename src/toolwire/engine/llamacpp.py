@@ -190,12 +190,7 @@ class LlamaEngine:
     def next_token_logprobs(self, prompt: str, tokens: Sequence[str]) -> dict[str, float]:
         """Log-probabilities (temperature 1, no constraint) of the first token of each text
         in `tokens` as the token after `prompt`; reuses the cached prefix."""
-        ids = {}
-        for text in tokens:
-            encoded = self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-            if not encoded:
-                raise RequestError(f"tokens: {text!r} is no token", param="tokens")
-            ids[text] = encoded[0]
+        ids = self._first_tokens(tokens)
         prompt_tokens = self.tokenize(prompt)
         with self._lock:
             self._evaluate_prompt(prompt_tokens)
@@ -204,6 +199,16 @@ class LlamaEngine:
         top = logits.max()
         log_total = top + np.log(np.exp(logits - top).sum())
         return {text: float(logits[token] - log_total) for text, token in ids.items()}
+
+    def _first_tokens(self, texts: Sequence[str]) -> dict[str, int]:
+        """Each text's first token (special tokens parsed); a text with none is a RequestError."""
+        ids = {}
+        for text in texts:
+            encoded = self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+            if not encoded:
+                raise RequestError(f"tokens: {text!r} is no token", param="tokens")
+            ids[text] = encoded[0]
+        return ids
 
     def continuation_logprobs(self, prompt: str, text: str) -> list[tuple[str, float]]:
         """Each token of `text` (tokenized on its own, special tokens parsed) with its
@@ -215,8 +220,7 @@ class LlamaEngine:
         scores: list[float] = [0.0] * len(tokens)
 
         def score(index: int, logits: np.ndarray) -> None:
-            top = float(logits.max())
-            scores[index] = float(logits[tokens[index]]) - (top + float(np.log(np.exp(logits - top).sum())))
+            scores[index] = token_logprob(logits, tokens[index])
 
         with self._lock:
             self._evaluate_prompt(self.tokenize(prompt))
@@ -249,19 +253,25 @@ class LlamaEngine:
 
         The prompt is checked and the grammar compiled now (errors raise here); tokens are
         produced as the returned `Generation` is iterated, holding the engine's lock."""
-        tokens = self.tokenize(prompt)
-        if not tokens:
-            raise RequestError("prompt: must not be empty", param="prompt")
+        tokens = self._checked_prompt(prompt)
         room = self.n_ctx - len(tokens)
-        if room < 1:
-            raise RequestError(
-                f"messages: the prompt is {len(tokens)} tokens, {1 - room} more than the "
-                f"context of {self.n_ctx} tokens allows", param="messages", code="context_length_exceeded")
         matcher = self.compile_grammar(lark_grammar(constraint, self.vocabulary)) if constraint else None
         limit = min(sampling.max_tokens or room, room)
         generation = Generation(iter(()))
         generation._chunks = self._run(generation, tokens, sampling, matcher, limit, jump_forward)
         return generation
+
+    def _checked_prompt(self, prompt: str) -> list[int]:
+        """The prompt's tokens; an empty prompt or one that leaves no room in the context is
+        a RequestError."""
+        tokens = self.tokenize(prompt)
+        if not tokens:
+            raise RequestError("prompt: must not be empty", param="prompt")
+        if len(tokens) >= self.n_ctx:
+            raise RequestError(
+                f"messages: the prompt is {len(tokens)} tokens, {len(tokens) - self.n_ctx + 1} more than the "
+                f"context of {self.n_ctx} tokens allows", param="messages", code="context_length_exceeded")
+        return tokens
 
     def _run(self, generation: Generation, prompt: list[int], sampling: SamplingParams, matcher,  # type: ignore[no-untyped-def]
              limit: int, jump_forward: bool) -> Iterator[Chunk]:
@@ -335,8 +345,7 @@ class LlamaEngine:
         token = sampler.sample(logits, allowed)
         logprob = None
         if allowed is None or np.count_nonzero(allowed[: self.n_vocab]) > 1:
-            top = float(raw.max())
-            logprob = float(raw[token]) - (top + float(np.log(np.exp(raw - top).sum())))
+            logprob = token_logprob(raw, token)
         if token in self.end_token_ids or matcher is None:
             return [token], [], logprob
         if not matcher.consume_token(token):
@@ -345,6 +354,12 @@ class LlamaEngine:
         if forced and not matcher.consume_tokens(forced):
             raise RuntimeError(f"grammar rejected forced tokens: {matcher.get_error()}")
         return [token] + forced, forced, logprob
+
+
+def token_logprob(logits: np.ndarray, token: int) -> float:
+    """The log-probability of `token` under `logits` (temperature 1, no mask)."""
+    top = float(logits.max())
+    return float(logits[token]) - (top + float(np.log(np.exp(logits - top).sum())))
 
 
 class _TextAssembler:
