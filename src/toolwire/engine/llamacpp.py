@@ -23,7 +23,7 @@ import llama_cpp
 import numpy as np
 
 from toolwire.constrain import Constraint, Vocabulary, lark_grammar
-from toolwire.engine.base import Chunk, Generation, Usage
+from toolwire.engine.base import Chunk, Generation
 from toolwire.engine.sampling import Sampler, SamplingParams
 from toolwire.errors import ModelError, RequestError, SchemaError
 

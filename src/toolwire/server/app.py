@@ -33,8 +33,8 @@ from toolwire.engine.sampling import SamplingParams, sampling_params
 from toolwire.errors import Cancelled, RequestError, UpstreamError
 from toolwire.server._admission import BearerAuth, Gate, QueueFull
 from toolwire.server.chat_completions import ChatCompletions
-from toolwire.server.observability import CONTENT_TYPE_LATEST, AccessLog, ServerMetrics
 from toolwire.server.messages import CountTokensRequest, Messages, MessagesRequest, anthropic_error
+from toolwire.server.observability import CONTENT_TYPE_LATEST, AccessLog, ServerMetrics
 from toolwire.server.protocol import (
     ChatCompletion,
     ChatCompletionRequest,
@@ -124,6 +124,7 @@ def create_app(model: ChatModel, *, api_key: str | None = None, max_queue: int =
     def check_model(requested: str | None) -> None:
         if requested is not None and requested not in served:
             raise UnknownModel(requested, served)
+
     metrics = ServerMetrics(gate)
     listeners = getattr(model, "turn_listeners", None)
     if listeners is not None:
