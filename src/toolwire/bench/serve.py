@@ -18,6 +18,7 @@ import json
 import math
 import os
 import random
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -252,6 +253,7 @@ def _servers(args: argparse.Namespace) -> Iterator[tuple[str, list[str], int]]:
                 "--ctx", str(args.ctx), "--no-check"]
     if args.parallel is not None:
         toolwire += ["--parallel", str(args.parallel)]
+    toolwire += shlex.split(args.serve_args)
     yield "toolwire", toolwire, port
     if args.peer:
         port = _free_port()
@@ -292,6 +294,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="slots: toolwire serve --parallel N and llama-server -np N (default: toolwire's own)")
     parser.add_argument("--peer", type=Path, default=None, metavar="PATH",
                         help="a llama-server binary to measure on the same requests (`toolwire build llama-server`)")
+    parser.add_argument("--serve-args", default="", metavar="ARGS",
+                        help="more `toolwire serve` options, e.g. '--parallel-calls model' to leave out a policy's cost")
     parser.add_argument("--output", type=Path, default=None, help="also write the table (markdown) here")
 
 
@@ -326,6 +330,8 @@ def _command(args: argparse.Namespace) -> str:
              "--requests", str(args.requests), "--max-tokens", str(args.max_tokens), "--seed", str(args.seed)]
     if args.parallel is not None:
         parts += ["--parallel", str(args.parallel)]
+    if args.serve_args:
+        parts += ["--serve-args", args.serve_args]
     if args.peer:
         parts += ["--peer", str(args.peer)]
-    return " ".join(parts)
+    return shlex.join(parts)
