@@ -30,7 +30,7 @@ import numpy as np
 
 from toolwire.constrain import Constraint, lark_grammar
 from toolwire.engine.base import Chunk, Generation
-from toolwire.engine.llamacpp import LlamaEngine, _TextAssembler, token_logprob
+from toolwire.engine.llamacpp import LlamaEngine, _TextAssembler, common_prefix, token_logprob
 from toolwire.engine.sampling import Sampler, SamplingParams
 
 __all__ = ["BatchedLlamaEngine"]
@@ -221,7 +221,7 @@ class BatchedLlamaEngine(LlamaEngine):
                 job.on_end()
                 continue
             slot = self._slot_for(job.prompt, free)
-            common = min(_common(slot.cached, job.prompt), len(job.prompt) - 1, job.logits_from)
+            common = min(common_prefix(slot.cached, job.prompt), len(job.prompt) - 1, job.logits_from)
             memory = llama_cpp.llama_get_memory(self._ctx)
             llama_cpp.llama_memory_seq_rm(memory, slot.index, common, -1)
             del slot.cached[common:]
@@ -237,8 +237,9 @@ class BatchedLlamaEngine(LlamaEngine):
         """The free slot sharing the longest prefix with `prompt` when it covers at least
         `PREFIX_SHARE` of it; else the least recently used one (its cache is the least
         likely to be wanted again), as llama.cpp's server chooses."""
-        best = max(free, key=lambda slot: _common(slot.cached, prompt))
-        if _common(best.cached, prompt) >= PREFIX_SHARE * len(prompt):
+        shared = {slot.index: common_prefix(slot.cached, prompt) for slot in free}
+        best = max(free, key=lambda slot: shared[slot.index])
+        if shared[best.index] >= PREFIX_SHARE * len(prompt):
             return best
         return min(free, key=lambda slot: slot.last_use)
 
@@ -408,12 +409,3 @@ def _drain(chunks: "queue.SimpleQueue[Any]", generation: Generation) -> Iterator
             yield item
     finally:
         generation.cancel()
-
-
-def _common(cached: Sequence[int], tokens: Sequence[int]) -> int:
-    count = 0
-    for a, b in zip(cached, tokens):
-        if a != b:
-            break
-        count += 1
-    return count

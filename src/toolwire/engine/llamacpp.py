@@ -169,12 +169,7 @@ class LlamaEngine:
         bounds = [len(tokens) - 1, len(tokens)]
         for step in steps:
             bounds.append(bounds[-1] + len(step))
-        common = 0
-        for cached, new in zip(self._cached, whole):
-            if cached != new:
-                break
-            common += 1
-        common = min(common, len(whole) - 1)  # the last token gives the logits
+        common = min(common_prefix(self._cached, whole), len(whole) - 1)  # the last token gives the logits
         if common >= bounds[0]:  # keep whole units: the prompt's last token, then whole steps
             common = max(bound for bound in bounds if bound <= common)
         memory = llama_cpp.llama_get_memory(self._ctx)
@@ -354,6 +349,16 @@ class LlamaEngine:
         if forced and not matcher.consume_tokens(forced):
             raise RuntimeError(f"grammar rejected forced tokens: {matcher.get_error()}")
         return [token] + forced, forced, logprob
+
+
+def common_prefix(cached: Sequence[int], tokens: Sequence[int]) -> int:
+    """How many leading tokens `cached` and `tokens` share."""
+    count = 0
+    for a, b in zip(cached, tokens):
+        if a != b:
+            break
+        count += 1
+    return count
 
 
 def token_logprob(logits: np.ndarray, token: int) -> float:
